@@ -1,0 +1,1 @@
+"""freezer-dr: compute-node high availability for OpenStack."""

@@ -1,0 +1,16 @@
+"""Configuration of freezer-dr, one module per option group.
+
+Every module exposes ``opts`` (or a few lists of options), a ``register_opts``
+function, and is listed in :mod:`freezer_dr.conf.opts` so that
+``oslo-config-generator`` writes it into the sample configuration.
+"""
+
+from oslo_config import cfg
+
+from freezer_dr.conf import liveness
+from freezer_dr.conf import storm_guard
+
+CONF = cfg.CONF
+
+liveness.register_opts(CONF)
+storm_guard.register_opts(CONF)

@@ -1,0 +1,15 @@
+"""The list of every option of freezer-dr, for oslo-config-generator."""
+
+from freezer_dr.conf import liveness
+from freezer_dr.conf import storm_guard
+
+_MODULES = (liveness, storm_guard)
+
+
+def list_opts():
+    """Return ``[(group, [opts])]`` for the sample config generator."""
+    result = []
+    for module in _MODULES:
+        for group, opts in module.list_opts().items():
+            result.append((group, opts))
+    return result

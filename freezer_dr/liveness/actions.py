@@ -1,0 +1,45 @@
+"""What the liveness core decides: frozen values the engine carries out."""
+
+import dataclasses
+import typing
+
+UP = 'up'
+SUSPECT = 'suspect'
+ALIVE = 'alive'
+DECLARE_DEAD = 'declare_dead'
+HELD = 'held'
+ALERT_STORM = 'alert_storm'
+STORM_CLEARED = 'storm_cleared'
+MAINTENANCE_ON = 'maintenance_on'
+MAINTENANCE_OFF = 'maintenance_off'
+REFUSED = 'refused'
+NOVA_DISAGREES = 'nova_disagrees'
+REBOOTED = 'rebooted'
+IGNORED_HEARTBEAT = 'ignored_heartbeat'
+UNTRACKED = 'untracked'
+BUS_DOWN = 'bus_down'
+BUS_UP = 'bus_up'
+STATE = 'state'
+
+REQUIRES_ACTION = frozenset((DECLARE_DEAD, ALERT_STORM))
+"""Actions the engine must carry out (recover a host, alert the admins);
+every other action is a decision to log and journal."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Action:
+    """One decision: at ``time``, about ``host`` (None for the whole cloud),
+    ``kind`` (one of the constants above), because of ``reason``; ``details``
+    holds sorted (name, value) pairs of plain JSON values."""
+
+    time: float
+    kind: str
+    host: typing.Optional[str]
+    reason: str
+    details: tuple = ()
+
+    def as_dict(self):
+        result = dict(self.details)
+        result.update(time=self.time, action=self.kind, host=self.host,
+                      reason=self.reason)
+        return result

@@ -1,0 +1,476 @@
+"""The liveness core: every host's state, advanced by events and time.
+
+Everything that decides whether a host is alive lives in this module, and
+this module knows nothing of sockets, threads, configuration files or the
+wall clock: callers pass the time in. ``step(event, now)`` first runs every
+timer due up to ``now`` (each at its own due time), then applies the event,
+and returns the list of :class:`~freezer_dr.liveness.actions.Action` it
+decided. ``advance(now)`` only runs the timers. A live engine and a replay of
+its recording therefore make the same decisions, stamped with the same
+times.
+
+Cost model: a heartbeat costs a dictionary look-up, one update of the
+host's interval history and a comparison; the per-host timer is rescheduled
+lazily (one heap entry per host, re-pushed only when it falls due while the
+host kept heartbeating), so following 50,000 hosts costs no scan.
+"""
+
+import collections
+import heapq
+import itertools
+
+from freezer_dr import events
+from freezer_dr.liveness import actions as act
+from freezer_dr.liveness import detectors
+from freezer_dr.liveness import states as st
+from freezer_dr.liveness import storm
+from freezer_dr.liveness import transitions
+
+# Kinds of timer, in the order they run when due at the same time.
+_OVERDUE = 0
+_GRACE = 1
+_STORM_EXPIRY = 2
+
+_NOTHING = ()
+
+NOVA_COMPUTE = 'nova-compute'
+
+
+class _Host:
+    """What the core knows of one host."""
+
+    __slots__ = ('name', 'state', 'boot_id', 'sequence', 'last_heard',
+                 'deadline', 'scheduled', 'history', 'suspect_since',
+                 'nova_down', 'skip_interval', 'held', 'noted')
+
+    def __init__(self, name):
+        self.name = name
+        self.state = st.UNKNOWN
+        self.boot_id = None
+        self.sequence = None
+        self.last_heard = None
+        self.deadline = None
+        # Due time of this host's one live timer (overdue while UP, grace
+        # while SUSPECT), or None.
+        self.scheduled = None
+        self.history = None
+        self.suspect_since = None
+        self.nova_down = False
+        # The next interval spans an outage of ours: do not learn from it.
+        self.skip_interval = False
+        self.held = False
+        # A note already given for this state (nova disagreeing, heartbeats
+        # of an out-of-service host), not to be repeated.
+        self.noted = False
+
+
+class LivenessCore:
+    """Hosts' liveness as a pure state machine over events and time."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._detector = detectors.from_settings(settings)
+        self._hosts = {}
+        self._timers = []
+        self._order = itertools.count()
+        self._now = float('-inf')
+        self._bus_up = True
+        self._counts = dict.fromkeys(st.ALL, 0)
+        self._recent_dead = collections.deque()
+        self._held = set()
+        self._storm = False
+        self._grace = settings.corroboration_grace
+        self._grace_evidence = 'grace' in settings.corroboration
+        self._nova_evidence = 'nova' in settings.corroboration
+
+    # --- public interface --------------------------------------------------
+
+    def step(self, event, now):
+        """Apply ``event`` received at ``now``; return the actions decided
+        (those of timers due up to ``now`` first)."""
+        if now > self._now:
+            self._now = now
+        else:
+            now = self._now
+        timers = self._timers
+        due = self._run_timers(now) if timers and timers[0][0] <= now \
+            else None
+        kind = type(event)
+        if kind is events.Heartbeat:
+            decided = self._on_heartbeat(event, now)
+        elif kind is events.ServiceStatus:
+            decided = self._on_service_status(event, now)
+        elif kind is events.Maintenance:
+            decided = self._on_maintenance(event, now)
+        elif kind is events.BusStatus:
+            decided = self._on_bus_status(event, now)
+        else:
+            raise TypeError('not an event: %r' % (event,))
+        if due:
+            due.extend(decided)
+            return due
+        return decided
+
+    def advance(self, now):
+        """Let time pass up to ``now``; return the actions of due timers."""
+        if now > self._now:
+            self._now = now
+        timers = self._timers
+        if timers and timers[0][0] <= self._now:
+            return self._run_timers(self._now)
+        return []
+
+    def recovery_step(self, host, trigger, now):
+        """Record a step of a recovery (``fence_started``, ``rearm``, ...)
+        reported by the engine; return the resulting state action.
+
+        :raises transitions.InvalidTransition: when the host's state does
+            not allow ``trigger``.
+        :raises KeyError: for a host the core does not know.
+        """
+        if now > self._now:
+            self._now = now
+        h = self._hosts[host]
+        before = h.state
+        self._transition(h, trigger)
+        h.noted = False
+        return [self._action(act.STATE, h.name, '%s: %s -> %s'
+                             % (trigger, before, h.state),
+                             trigger=trigger, state=h.state)]
+
+    def state_of(self, host):
+        h = self._hosts.get(host)
+        return h.state if h is not None else None
+
+    def states(self):
+        """``{host: state}`` for every known host."""
+        return {name: h.state for name, h in self._hosts.items()}
+
+    @property
+    def storm_active(self):
+        return self._storm
+
+    @property
+    def bus_connected(self):
+        return self._bus_up
+
+    def host_count(self):
+        return len(self._hosts)
+
+    # --- helpers -------------------------------------------------------------
+
+    def _action(self, kind, host, reason, time=None, **details):
+        return act.Action(self._now if time is None else time, kind, host,
+                          reason, tuple(sorted(details.items())))
+
+    def _track(self, name):
+        h = _Host(name)
+        self._hosts[name] = h
+        self._counts[st.UNKNOWN] += 1
+        return h
+
+    def _transition(self, h, trigger):
+        new = transitions.next_state(h.state, trigger)
+        counts = self._counts
+        counts[h.state] -= 1
+        counts[new] += 1
+        if h.state == st.SUSPECT:
+            h.held = False
+            self._held.discard(h.name)
+        h.state = new
+
+    def _schedule(self, h, due, kind=_OVERDUE):
+        h.scheduled = due
+        heapq.heappush(self._timers, (due, next(self._order), kind, h.name))
+
+    def _tracked(self):
+        counts = self._counts
+        return len(self._hosts) - counts[st.UNKNOWN] - \
+            counts[st.MAINTENANCE]
+
+    def _failed(self):
+        return self._counts[st.SUSPECT] + len(self._recent_dead)
+
+    def _is_storm(self):
+        s = self.settings
+        return storm.is_storm(self._failed(), self._tracked(),
+                              s.max_failed_hosts, s.max_failed_percent)
+
+    # --- timers --------------------------------------------------------------
+
+    def _run_timers(self, now):
+        decided = []
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            due, _, kind, name = heapq.heappop(timers)
+            if kind == _STORM_EXPIRY:
+                self._on_storm_expiry(due, decided)
+                continue
+            h = self._hosts.get(name)
+            if h is None or h.scheduled != due:
+                continue            # stale: superseded or host forgotten
+            h.scheduled = None
+            if kind == _OVERDUE:
+                self._on_overdue(h, due, decided)
+            else:
+                self._on_grace(h, due, decided)
+        return decided
+
+    def _on_overdue(self, h, due, decided):
+        if h.state != st.UP:
+            return
+        if h.deadline > due:
+            self._schedule(h, h.deadline)   # it kept heartbeating
+            return
+        if not self._bus_up:
+            return                  # deaf: bus_up reschedules every host
+        self._transition(h, 'heartbeat_overdue')
+        h.suspect_since = due
+        silence = due - h.last_heard
+        decided.append(self._action(
+            act.SUSPECT, h.name,
+            self._detector.describe(h.history, silence), time=due,
+            silence=round(silence, 6)))
+        if self._nova_evidence and h.nova_down:
+            self._try_declare(h, due, 'nova', decided)
+        elif self._grace_evidence:
+            if self._grace > 0:
+                self._schedule(h, due + self._grace, _GRACE)
+            else:
+                self._try_declare(h, due, 'grace', decided)
+
+    def _on_grace(self, h, due, decided):
+        if h.state == st.SUSPECT and self._bus_up:
+            evidence = self._evidence(h, due)
+            if evidence is not None:
+                self._try_declare(h, due, evidence, decided)
+
+    def _on_storm_expiry(self, due, decided):
+        window = self.settings.storm_window
+        recent = self._recent_dead
+        while recent and recent[0] + window <= due:
+            recent.popleft()
+        self._reconsider_storm(due, decided)
+
+    # --- declaring dead, and the storm guard --------------------------------
+
+    def _evidence(self, h, now):
+        if self._nova_evidence and h.nova_down:
+            return 'nova'
+        # (A timer due at suspect_since + grace may compute a hair less.)
+        if self._grace_evidence and \
+                now - h.suspect_since >= self._grace - 1e-9:
+            return 'grace'
+        return None
+
+    def _try_declare(self, h, now, evidence, decided):
+        if self._is_storm():
+            if not self._storm:
+                self._storm = True
+                decided.append(self._action(
+                    act.ALERT_STORM, None,
+                    '%d of %d tracked hosts failed within %.0f s: automatic '
+                    'recovery stopped until they come back or an operator '
+                    'acts' % (self._failed(), self._tracked(),
+                              self.settings.storm_window),
+                    time=now, failed=self._failed(), tracked=self._tracked()))
+            if not h.held:
+                h.held = True
+                self._held.add(h.name)
+                decided.append(self._action(
+                    act.HELD, h.name, 'storm guard: not declared dead '
+                    '(evidence: %s)' % evidence, time=now))
+            return
+        self._transition(h, 'declared_dead')
+        h.noted = False
+        self._recent_dead.append(now)
+        heapq.heappush(self._timers, (now + self.settings.storm_window,
+                                      next(self._order), _STORM_EXPIRY, ''))
+        silence = now - h.last_heard
+        if evidence == 'nova':
+            why = 'nova reports the compute service forced down'
+        else:
+            why = 'suspect for %.3f s without a heartbeat' % (
+                now - h.suspect_since)
+        decided.append(self._action(
+            act.DECLARE_DEAD, h.name,
+            '%s; %s' % (self._detector.describe(h.history, silence), why),
+            time=now, evidence=evidence, boot_id=h.boot_id,
+            sequence=h.sequence, last_heard=round(h.last_heard, 6),
+            silence=round(silence, 6)))
+
+    def _reconsider_storm(self, now, decided):
+        """After a host stopped counting as failed: end the storm if it is
+        over. The hosts it held are not declared at once (the others may
+        be coming back one by one after a partition): each must stay silent
+        for one more detection window from now."""
+        if not self._storm or self._is_storm():
+            return
+        self._storm = False
+        decided.append(self._action(
+            act.STORM_CLEARED, None,
+            '%d of %d tracked hosts failed within %.0f s: automatic recovery '
+            'resumes; held hosts get one more detection window'
+            % (self._failed(), self._tracked(), self.settings.storm_window),
+            time=now, held=len(self._held)))
+        for name in sorted(self._held):
+            h = self._hosts[name]
+            h.held = False
+            h.suspect_since = now
+            self._schedule(h, now + self._detector.allowed_silence(h.history)
+                           + self._grace, _GRACE)
+        self._held.clear()
+
+    # --- events --------------------------------------------------------------
+
+    def _on_heartbeat(self, ev, now):
+        h = self._hosts.get(ev.host)
+        if h is None:
+            h = self._track(ev.host)
+        state = h.state
+        if state == st.UP or state == st.SUSPECT:
+            decided = None
+            if ev.boot_id != h.boot_id:
+                decided = [self._action(
+                    act.REBOOTED, h.name, 'new boot id %s (was %s): the host '
+                    'rebooted without being declared dead'
+                    % (ev.boot_id, h.boot_id), boot_id=ev.boot_id)]
+                h.boot_id = ev.boot_id
+                h.skip_interval = True
+            elif ev.sequence == h.sequence:
+                return _NOTHING     # a duplicate proves nothing
+            if h.skip_interval:
+                h.skip_interval = False
+                deadline = now + self._detector.allowed_silence(h.history)
+            else:
+                deadline = now + self._detector.observe(
+                    h.history, now - h.last_heard)
+            silence = now - h.last_heard
+            h.last_heard = now
+            h.sequence = ev.sequence
+            h.deadline = deadline
+            if state == st.SUSPECT:
+                self._transition(h, 'heartbeat')
+                self._schedule(h, deadline)
+                decided = decided or []
+                decided.append(self._action(
+                    act.ALIVE, h.name, 'heartbeat after %.3f s of silence'
+                    % silence, silence=round(silence, 6)))
+                self._reconsider_storm(now, decided)
+            elif h.scheduled is None or deadline < h.scheduled:
+                self._schedule(h, deadline)
+            return decided or _NOTHING
+        if state == st.UNKNOWN:
+            return [self._first_heartbeat(h, ev, now)]
+        h.boot_id, h.sequence, h.last_heard = ev.boot_id, ev.sequence, now
+        if state == st.MAINTENANCE or h.noted:
+            return _NOTHING
+        h.noted = True
+        return [self._action(
+            act.IGNORED_HEARTBEAT, h.name, 'heartbeat from a host in state '
+            '%s: it stays out of service until an operator re-arms it'
+            % state, state=state, boot_id=ev.boot_id)]
+
+    def _first_heartbeat(self, h, ev, now):
+        self._transition(h, 'heartbeat')
+        h.boot_id, h.sequence, h.last_heard = ev.boot_id, ev.sequence, now
+        if h.history is None:
+            h.history = self._detector.new_history()
+        h.skip_interval = False
+        h.deadline = now + self._detector.allowed_silence(h.history)
+        self._schedule(h, h.deadline)
+        return self._action(act.UP, h.name, 'first heartbeat (boot %s)'
+                            % ev.boot_id, boot_id=ev.boot_id)
+
+    def _on_service_status(self, ev, now):
+        if ev.binary != NOVA_COMPUTE:
+            return _NOTHING
+        h = self._hosts.get(ev.host)
+        if ev.change == 'delete':
+            if h is None or h.state in st.OUT_OF_SERVICE:
+                return _NOTHING     # a recovery under way is never dropped
+            was_suspect = h.state == st.SUSPECT
+            self._counts[h.state] -= 1
+            self._held.discard(h.name)
+            del self._hosts[h.name]
+            decided = [self._action(act.UNTRACKED, h.name, 'nova deleted '
+                                    'its compute service')]
+            if was_suspect:
+                self._reconsider_storm(now, decided)
+            return decided
+        if h is None:
+            h = self._track(ev.host)
+        was_down, h.nova_down = h.nova_down, ev.forced_down
+        if not ev.forced_down or was_down:
+            return _NOTHING
+        if h.state == st.UP:
+            return [self._action(
+                act.NOVA_DISAGREES, h.name, 'nova reports the compute '
+                'service forced down while its heartbeats arrive: not '
+                'declared dead', disabled_reason=ev.disabled_reason)]
+        if h.state == st.SUSPECT and self._nova_evidence and self._bus_up \
+                and not h.held:
+            decided = []
+            self._try_declare(h, now, 'nova', decided)
+            return decided
+        return _NOTHING
+
+    def _on_maintenance(self, ev, now):
+        h = self._hosts.get(ev.host)
+        if h is None:
+            h = self._track(ev.host)
+        if ev.enabled:
+            if h.state == st.MAINTENANCE:
+                return _NOTHING
+            if not transitions.allowed(h.state, 'maintenance_on'):
+                return [self._action(
+                    act.REFUSED, h.name, 'maintenance refused: the host is '
+                    '%s and a recovery under way is not interrupted'
+                    % h.state, requested_by=ev.requested_by)]
+            was_suspect = h.state == st.SUSPECT
+            self._transition(h, 'maintenance_on')
+            h.scheduled = None
+            decided = [self._action(act.MAINTENANCE_ON, h.name,
+                                    ev.reason or 'maintenance',
+                                    requested_by=ev.requested_by)]
+            if was_suspect:
+                self._reconsider_storm(now, decided)
+            return decided
+        if h.state != st.MAINTENANCE:
+            return _NOTHING
+        self._transition(h, 'maintenance_off')
+        return [self._action(act.MAINTENANCE_OFF, h.name,
+                             (ev.reason or 'maintenance ended') +
+                             '; watched again from its next heartbeat',
+                             requested_by=ev.requested_by)]
+
+    def _on_bus_status(self, ev, now):
+        if not ev.connected:
+            if not self._bus_up:
+                return _NOTHING
+            self._bus_up = False
+            return [self._action(act.BUS_DOWN, None, 'the engine lost the '
+                                 'bus: nobody is declared dead until it '
+                                 'returns')]
+        if self._bus_up:
+            return _NOTHING
+        self._bus_up = True
+        decided = []
+        extra = self.settings.bus_recovery_grace
+        allowed_silence = self._detector.allowed_silence
+        for h in self._hosts.values():
+            if h.state != st.UP and h.state != st.SUSPECT:
+                continue
+            h.skip_interval = True
+            h.deadline = now + extra + allowed_silence(h.history)
+            if h.state == st.SUSPECT:
+                self._transition(h, 'bus_recovered')
+                decided.append(self._action(
+                    act.ALIVE, h.name, 'suspicion withdrawn: the engine was '
+                    'deaf, every host gets a fresh grace'))
+            self._schedule(h, h.deadline)
+        decided.insert(0, self._action(
+            act.BUS_UP, None, 'the engine hears the bus again: every host '
+            'has %.1f s more to be heard from' % extra))
+        self._reconsider_storm(now, decided)
+        return decided

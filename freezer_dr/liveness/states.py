@@ -1,0 +1,49 @@
+"""Host states, and nothing else (see transitions.py for how they change)."""
+
+UNKNOWN = 'unknown'
+"""Known by name (nova service, maintenance ended, re-armed) but no heartbeat
+heard yet: never declared dead from this state."""
+
+UP = 'up'
+"""Heartbeats arrive in time."""
+
+SUSPECT = 'suspect'
+"""The failure detector's deadline passed without a heartbeat; waiting for
+corroborating evidence (or held by the storm guard)."""
+
+DEAD = 'dead'
+"""Declared dead: the engine starts a recovery."""
+
+FENCING = 'fencing'
+"""The fencer is powering the host off."""
+
+FENCED = 'fenced'
+"""Power-off confirmed: evacuating its instances is now safe."""
+
+EVACUATING = 'evacuating'
+"""Its instances are being rebuilt on other hosts."""
+
+RECOVERED = 'recovered'
+"""Every instance was handled; the host stays out of service until an
+operator re-arms it."""
+
+RECOVERY_FAILED = 'recovery_failed'
+"""A step failed or could not be confirmed: an operator must act."""
+
+MAINTENANCE = 'maintenance'
+"""Put aside by an operator or a planned shutdown: never recovered
+automatically."""
+
+ALL = (UNKNOWN, UP, SUSPECT, DEAD, FENCING, FENCED, EVACUATING, RECOVERED,
+       RECOVERY_FAILED, MAINTENANCE)
+
+WATCHED = frozenset((UP, SUSPECT))
+"""States in which the failure detector runs."""
+
+IN_RECOVERY = frozenset((DEAD, FENCING, FENCED, EVACUATING))
+"""A recovery is under way: nothing may interrupt it."""
+
+OUT_OF_SERVICE = frozenset((DEAD, FENCING, FENCED, EVACUATING, RECOVERED,
+                            RECOVERY_FAILED))
+"""Heartbeats from a host in these states do not bring it back; an operator
+re-arms it."""

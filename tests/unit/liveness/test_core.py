@@ -1,0 +1,353 @@
+"""The liveness core, driven by hand-made events on a virtual clock."""
+
+import pytest
+
+from freezer_dr import events
+from freezer_dr.liveness import actions as act
+from freezer_dr.liveness import core
+from freezer_dr.liveness import settings
+from freezer_dr.liveness import states
+from freezer_dr.liveness import transitions
+
+T0 = 1000.0
+
+
+class Cloud:
+    """A tiny driver: hosts heartbeat every second until silenced."""
+
+    def __init__(self, hosts=10, **overrides):
+        self.core = core.LivenessCore(settings.LivenessSettings(**overrides))
+        self.hosts = ['compute-%02d' % n for n in range(hosts)]
+        self.silent = set()
+        self.seq = dict.fromkeys(self.hosts, 0)
+        self.boot = {h: 'boot-' + h for h in self.hosts}
+        self.now = T0
+        self.log = []
+
+    def beat(self, host, at=None):
+        at = self.now if at is None else at
+        self.seq[host] += 1
+        self.log += self.core.step(events.Heartbeat(
+            at, host, self.seq[host], self.boot[host], at), at)
+
+    def run(self, seconds):
+        """Every host heartbeats once a second, each at its own phase."""
+        end = self.now + seconds
+        while self.now < end:
+            for n, host in enumerate(self.hosts):
+                if host not in self.silent:
+                    self.beat(host, self.now + n * 0.01)
+            self.now += 1.0
+        self.log += self.core.advance(self.now)
+
+    def send(self, event):
+        self.log += self.core.step(event, event.received_at)
+
+    def kinds(self, host=None):
+        return [a.kind for a in self.log if host is None or a.host == host]
+
+    def of(self, kind):
+        return [a for a in self.log if a.kind == kind]
+
+
+def test_first_heartbeats_bring_hosts_up():
+    cloud = Cloud(3)
+    cloud.run(5)
+    assert cloud.kinds() == [act.UP] * 3
+    assert set(cloud.core.states().values()) == {states.UP}
+
+
+def test_steady_hosts_are_never_suspected():
+    cloud = Cloud(20)
+    cloud.run(300)
+    assert cloud.kinds() == [act.UP] * 20
+
+
+def test_a_dead_host_is_declared_within_the_detection_window():
+    cloud = Cloud(10)
+    cloud.run(150)
+    cloud.silent.add('compute-03')
+    last = cloud.now - 1.0 + 0.03
+    cloud.run(10)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-03']
+    window = cloud.core.settings.detection_window()
+    assert dead[0].time == pytest.approx(last + window, abs=0.01)
+    details = dict(dead[0].details)
+    assert details['evidence'] == 'grace'
+    assert details['boot_id'] == 'boot-compute-03'
+    assert cloud.core.state_of('compute-03') == states.DEAD
+    suspect = cloud.of(act.SUSPECT)
+    assert [a.host for a in suspect] == ['compute-03']
+    assert dead[0].time - suspect[0].time == pytest.approx(1.0)
+
+
+def test_a_late_heartbeat_withdraws_suspicion():
+    cloud = Cloud(5)
+    cloud.run(120)
+    cloud.silent.add('compute-01')
+    cloud.run(1)
+    cloud.log += cloud.core.advance(cloud.now + 0.7)   # 2.7 s of silence
+    assert cloud.core.state_of('compute-01') == states.SUSPECT
+    cloud.silent.discard('compute-01')
+    cloud.now += 0.8
+    cloud.run(20)
+    assert cloud.kinds('compute-01') == [act.UP, act.SUSPECT, act.ALIVE]
+
+
+def test_timeout_detector():
+    cloud = Cloud(4, detector='timeout', heartbeat_timeout=5.0,
+                  corroboration_grace=0.0)
+    cloud.run(10)
+    cloud.silent.add('compute-02')
+    cloud.run(10)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-02']
+    assert dict(dead[0].details)['silence'] == pytest.approx(5.0)
+
+
+def test_duplicate_heartbeat_proves_nothing():
+    cloud = Cloud(1)
+    cloud.run(30)
+    host = 'compute-00'
+    seq = cloud.seq[host]
+    # Redelivered copies of the last heartbeat keep arriving.
+    for n in range(10):
+        at = cloud.now + n
+        cloud.log += cloud.core.step(events.Heartbeat(
+            at, host, seq, cloud.boot[host], at), at)
+    assert act.DECLARE_DEAD in cloud.kinds(host)
+
+
+def test_a_reboot_is_reported_and_not_learned_as_an_interval():
+    cloud = Cloud(1)
+    cloud.run(30)
+    cloud.boot['compute-00'] = 'boot-2'
+    cloud.seq['compute-00'] = 0
+    cloud.run(5)
+    assert cloud.kinds() == [act.UP, act.REBOOTED]
+
+
+def test_nova_forced_down_with_heartbeats_is_a_disagreement_only():
+    cloud = Cloud(3)
+    cloud.run(10)
+    cloud.send(events.ServiceStatus(cloud.now, 'update', 'compute-01',
+                                    'nova-compute', True, 'by hand', True,
+                                    None))
+    cloud.run(30)
+    assert cloud.kinds('compute-01') == [act.UP, act.NOVA_DISAGREES]
+    assert cloud.core.state_of('compute-01') == states.UP
+
+
+def test_nova_evidence_declares_at_once_when_configured():
+    cloud = Cloud(3, corroboration=('nova',))
+    cloud.run(10)
+    cloud.silent.add('compute-01')
+    cloud.run(10)
+    # Only suspect: grace is not an accepted evidence here.
+    assert cloud.kinds('compute-01') == [act.UP, act.SUSPECT]
+    cloud.send(events.ServiceStatus(cloud.now, 'update', 'compute-01',
+                                    'nova-compute', True, None, True, None))
+    assert cloud.kinds('compute-01') == [act.UP, act.SUSPECT,
+                                         act.DECLARE_DEAD]
+    assert dict(cloud.of(act.DECLARE_DEAD)[0].details)['evidence'] == 'nova'
+
+
+def test_other_nova_services_are_ignored():
+    cloud = Cloud(1)
+    cloud.send(events.ServiceStatus(T0, 'update', 'compute-00',
+                                    'nova-scheduler', False, None, True,
+                                    None))
+    assert cloud.core.host_count() == 0
+
+
+def test_service_delete_stops_tracking_but_never_drops_a_recovery():
+    cloud = Cloud(3)
+    cloud.run(10)
+    cloud.send(events.ServiceStatus(cloud.now, 'delete', 'compute-00',
+                                    'nova-compute', False, None, False,
+                                    None))
+    assert cloud.core.state_of('compute-00') is None
+    cloud.silent.update(['compute-00', 'compute-01'])
+    cloud.run(10)
+    assert cloud.core.state_of('compute-01') == states.DEAD
+    cloud.send(events.ServiceStatus(cloud.now, 'delete', 'compute-01',
+                                    'nova-compute', False, None, False,
+                                    None))
+    assert cloud.core.state_of('compute-01') == states.DEAD
+
+
+def test_maintenance_hosts_are_never_declared_dead():
+    cloud = Cloud(3)
+    cloud.run(10)
+    cloud.send(events.Maintenance(cloud.now, 'compute-02', True,
+                                  'kernel upgrade', 'agent'))
+    cloud.silent.add('compute-02')
+    cloud.run(60)
+    assert cloud.kinds('compute-02') == [act.UP, act.MAINTENANCE_ON]
+    cloud.send(events.Maintenance(cloud.now, 'compute-02', False, '',
+                                  'agent'))
+    cloud.run(60)
+    # Out of maintenance but not heard from: not watched, not declared.
+    assert cloud.core.state_of('compute-02') == states.UNKNOWN
+    cloud.silent.discard('compute-02')
+    cloud.run(3)
+    assert cloud.kinds('compute-02') == [act.UP, act.MAINTENANCE_ON,
+                                         act.MAINTENANCE_OFF, act.UP]
+
+
+def test_maintenance_is_refused_during_a_recovery():
+    cloud = Cloud(3)
+    cloud.run(10)
+    cloud.silent.add('compute-00')
+    cloud.run(10)
+    cloud.send(events.Maintenance(cloud.now, 'compute-00', True, 'x', 'op'))
+    assert cloud.log[-1].kind == act.REFUSED
+    assert cloud.core.state_of('compute-00') == states.DEAD
+
+
+def test_heartbeats_of_a_dead_host_do_not_bring_it_back():
+    cloud = Cloud(2)
+    cloud.run(10)
+    cloud.silent.add('compute-00')
+    cloud.run(10)
+    cloud.silent.discard('compute-00')
+    cloud.run(10)
+    assert cloud.kinds('compute-00') == [act.UP, act.SUSPECT,
+                                         act.DECLARE_DEAD,
+                                         act.IGNORED_HEARTBEAT]
+    assert cloud.core.state_of('compute-00') == states.DEAD
+
+
+def test_recovery_steps_and_rearm():
+    cloud = Cloud(2)
+    cloud.run(10)
+    cloud.silent.add('compute-00')
+    cloud.run(10)
+    c = cloud.core
+    for trigger in ('fence_started', 'fence_confirmed',
+                    'evacuation_started', 'evacuation_done'):
+        c.recovery_step('compute-00', trigger, cloud.now)
+    assert c.state_of('compute-00') == states.RECOVERED
+    with pytest.raises(transitions.InvalidTransition):
+        c.recovery_step('compute-00', 'fence_started', cloud.now)
+    c.recovery_step('compute-00', 'rearm', cloud.now)
+    cloud.silent.discard('compute-00')
+    cloud.run(5)
+    assert c.state_of('compute-00') == states.UP
+
+
+def test_recovery_step_refuses_to_evacuate_an_unfenced_host():
+    cloud = Cloud(2)
+    cloud.run(10)
+    cloud.silent.add('compute-00')
+    cloud.run(10)
+    with pytest.raises(transitions.InvalidTransition):
+        cloud.core.recovery_step('compute-00', 'evacuation_started',
+                                 cloud.now)
+
+
+def test_storm_holds_everyone_and_alerts_once():
+    cloud = Cloud(20)
+    cloud.run(30)
+    cloud.silent.update(cloud.hosts[:8])
+    cloud.run(30)
+    assert cloud.of(act.DECLARE_DEAD) == []
+    assert len(cloud.of(act.ALERT_STORM)) == 1
+    assert sorted(a.host for a in cloud.of(act.HELD)) == cloud.hosts[:8]
+    assert cloud.core.storm_active
+
+
+def test_storm_clears_when_hosts_return_and_the_rest_are_declared():
+    cloud = Cloud(20)
+    cloud.run(30)
+    cloud.silent.update(cloud.hosts[:8])
+    cloud.run(30)
+    cloud.silent.difference_update(cloud.hosts[:7])    # 7 come back
+    cloud.run(5)
+    assert len(cloud.of(act.STORM_CLEARED)) == 1
+    assert [a.host for a in cloud.of(act.DECLARE_DEAD)] == [cloud.hosts[7]]
+    assert not cloud.core.storm_active
+
+
+def test_slow_trickle_of_deaths_counts_within_the_window():
+    # Hosts die one every 50 s: within a 300 s window the sixth is a
+    # storm (more than 5 failed).
+    cloud = Cloud(40)
+    cloud.run(20)
+    for host in cloud.hosts[:6]:
+        cloud.silent.add(host)
+        cloud.run(50)
+    assert len(cloud.of(act.DECLARE_DEAD)) == 5
+    assert len(cloud.of(act.ALERT_STORM)) == 1
+    # Once the window has passed, the held host is declared too.
+    cloud.run(300)
+    assert len(cloud.of(act.DECLARE_DEAD)) == 6
+    assert len(cloud.of(act.STORM_CLEARED)) == 1
+
+
+def test_nobody_is_declared_dead_while_the_bus_is_down():
+    cloud = Cloud(5)
+    cloud.run(20)
+    cloud.send(events.BusStatus(cloud.now, False))
+    cloud.silent.update(cloud.hosts)
+    cloud.run(60)
+    assert cloud.kinds() == [act.UP] * 5 + [act.BUS_DOWN]
+    cloud.send(events.BusStatus(cloud.now, True))
+    cloud.silent.clear()
+    cloud.now += 5          # agents take 5 s to reconnect
+    cloud.run(30)
+    assert cloud.kinds() == [act.UP] * 5 + [act.BUS_DOWN, act.BUS_UP]
+
+
+def test_after_the_bus_returns_a_real_failure_is_still_detected():
+    cloud = Cloud(5)
+    cloud.run(20)
+    cloud.send(events.BusStatus(cloud.now, False))
+    cloud.now += 30
+    cloud.send(events.BusStatus(cloud.now, True))
+    cloud.silent.add('compute-04')
+    cloud.run(30)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-04']
+    grace = cloud.core.settings.bus_recovery_grace
+    assert dead[0].time >= cloud.now - 30 + grace
+
+
+def test_suspects_get_a_fresh_grace_when_the_bus_returns():
+    cloud = Cloud(3)
+    cloud.run(20)
+    cloud.silent.add('compute-00')
+    cloud.run(1)
+    cloud.log += cloud.core.advance(cloud.now + 0.7)
+    assert cloud.core.state_of('compute-00') == states.SUSPECT
+    cloud.send(events.BusStatus(cloud.now + 0.7, False))
+    cloud.send(events.BusStatus(cloud.now + 0.8, True))
+    assert cloud.core.state_of('compute-00') == states.UP
+    assert cloud.kinds('compute-00')[-1] == act.ALIVE
+
+
+def test_time_never_goes_backwards():
+    cloud = Cloud(1)
+    cloud.run(10)
+    before = cloud.core.advance(cloud.now)
+    cloud.log += cloud.core.step(events.Heartbeat(
+        T0, 'compute-00', 99, 'boot-compute-00', T0), T0)
+    assert before == []
+    assert cloud.core.state_of('compute-00') == states.UP
+
+
+def test_step_refuses_what_is_not_an_event():
+    cloud = Cloud(1)
+    with pytest.raises(TypeError):
+        cloud.core.step(object(), T0)
+
+
+def test_fifty_thousand_hosts_cost_no_scan():
+    # Timers: at most one live entry per host, however many heartbeats.
+    c = core.LivenessCore(settings.LivenessSettings())
+    for second in range(5):
+        for n in range(2000):
+            at = T0 + second + n / 2000
+            c.step(events.Heartbeat(at, 'h%d' % n, second + 1, 'b', at), at)
+    assert len(c._timers) <= 2 * 2000

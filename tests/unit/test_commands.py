@@ -1,0 +1,33 @@
+"""The console scripts declared in setup.cfg exist and say what they do."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+
+def _script(command):
+    """The console script installed beside this Python."""
+    path = shutil.which(command, path=os.path.dirname(sys.executable))
+    assert path, '%s is not installed beside %s' % (command, sys.executable)
+    return path
+
+
+@pytest.mark.parametrize('command', ['freezer-dr', 'freezer-dr-engine',
+                                     'freezer-dr-agent', 'freezer-dr-record',
+                                     'freezer-dr-manage'])
+def test_unbuilt_commands_say_so_and_exit_2(command):
+    result = subprocess.run([_script(command)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert 'not available yet' in result.stderr
+
+
+def test_replay_help():
+    result = subprocess.run([_script('freezer-dr-replay'), '--help'],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert '--phi-threshold' in result.stdout
+    assert '--max-failed-hosts' in result.stdout

@@ -1,0 +1,57 @@
+# Shared by tools/demo.sh, tools/run-tests.sh and .ci/run: make sure a
+# virtualenv with freezer-dr and its test requirements exists, and start the
+# local services the tests need. Source it; do not run it.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PYTHON=${PYTHON:-python3}
+
+die() { echo "$*" >&2; exit 1; }
+
+as_root_apt_install() {
+    # Install Debian packages when we may; otherwise say exactly what to do.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "Installing with apt-get: $*" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null ||
+            die "apt-get install $* failed"
+    else
+        die "Missing system packages. Install them with: sudo apt-get install -y $*"
+    fi
+}
+
+ensure_venv() {
+    command -v "$PYTHON" >/dev/null ||
+        as_root_apt_install python3 python3-venv python3-pip
+    local hash
+    hash=$(cat "$TOP/requirements.txt" "$TOP/test-requirements.txt" |
+        "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')
+    local pyver
+    pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    VENV=${FREEZER_DR_VENV:-$HOME/.cache/freezer-dr/venv-py$pyver}
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "Creating the virtualenv $VENV" >&2
+        mkdir -p "$(dirname "$VENV")"
+        if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+            rm -rf "$VENV"
+            as_root_apt_install python3-venv
+            "$PYTHON" -m venv "$VENV" || die "cannot create $VENV"
+        fi
+        "$VENV/bin/pip" install -q --upgrade pip >&2 || die "pip upgrade failed"
+    fi
+    if [ "$(cat "$VENV/.requirements-hash" 2>/dev/null)" != "$hash" ]; then
+        echo "Installing the requirements into $VENV" >&2
+        "$VENV/bin/pip" install -q -r "$TOP/requirements.txt" \
+            -r "$TOP/test-requirements.txt" >&2 || die "pip install failed"
+        echo "$hash" > "$VENV/.requirements-hash"
+    fi
+    # This checkout, editable (cheap; points the commands at this tree).
+    (cd "$TOP" && "$VENV/bin/pip" install -q --no-deps -e . >&2) ||
+        die "pip install -e . failed"
+    export PATH="$VENV/bin:$PATH"
+}
+
+ensure_services() {
+    # The unit tests and the replay need no service; later suites add
+    # theirs here (each started only when it is not already running).
+    :
+}
