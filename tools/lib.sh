@@ -7,6 +7,20 @@ PYTHON=${PYTHON:-python3}
 
 die() { echo "$*" >&2; exit 1; }
 
+quietly() {
+    # Run a command, showing its output only if it fails.
+    local log
+    log=$(mktemp)
+    if "$@" >"$log" 2>&1; then
+        rm -f "$log"
+    else
+        local status=$?
+        cat "$log" >&2
+        rm -f "$log"
+        return "$status"
+    fi
+}
+
 as_root_apt_install() {
     # Install Debian packages when we may; otherwise say exactly what to do.
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -36,16 +50,17 @@ ensure_venv() {
             as_root_apt_install python3-venv
             "$PYTHON" -m venv "$VENV" || die "cannot create $VENV"
         fi
-        "$VENV/bin/pip" install -q --upgrade pip >&2 || die "pip upgrade failed"
+        quietly "$VENV/bin/pip" install -q --upgrade pip ||
+            die "pip upgrade failed"
     fi
     if [ "$(cat "$VENV/.requirements-hash" 2>/dev/null)" != "$hash" ]; then
         echo "Installing the requirements into $VENV" >&2
-        "$VENV/bin/pip" install -q -r "$TOP/requirements.txt" \
-            -r "$TOP/test-requirements.txt" >&2 || die "pip install failed"
+        quietly "$VENV/bin/pip" install -q -r "$TOP/requirements.txt" \
+            -r "$TOP/test-requirements.txt" || die "pip install failed"
         echo "$hash" > "$VENV/.requirements-hash"
     fi
     # This checkout, editable (cheap; points the commands at this tree).
-    (cd "$TOP" && "$VENV/bin/pip" install -q --no-deps -e . >&2) ||
+    (cd "$TOP" && quietly "$VENV/bin/pip" install -q --no-deps -e .) ||
         die "pip install -e . failed"
     export PATH="$VENV/bin:$PATH"
 }
