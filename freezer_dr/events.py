@@ -165,7 +165,10 @@ def _number(value, what):
     if type(value) is not float and type(value) is not int:
         raise MalformedMessage('%s must be a number, got %s'
                                % (what, _describe(value)))
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise MalformedMessage('%s is too large a number' % what) from None
     if not math.isfinite(value):
         raise MalformedMessage('%s must be finite, got %r' % (what, value))
     return value
@@ -228,7 +231,8 @@ def _parse_checks(value):
                                % MAX_CHECKS)
     checks = []
     for name, result in value.items():
-        if result == _PASSED:
+        # ("is True": 1 == True, and {"ok": 1} is not a passed check.)
+        if result == _PASSED and result['ok'] is True:
             check = _passed_checks.get(name)
             if check is not None:
                 checks.append(check)
@@ -239,7 +243,8 @@ def _parse_checks(value):
         check = Check(name,
                       _boolean(_field(result, 'ok', what), what + ' ok'),
                       _text(result.get('detail', ''), what + ' detail'))
-        if result == _PASSED and len(_passed_checks) < _MEMORY_LIMIT:
+        if check.ok is True and check.detail == '' and \
+                len(_passed_checks) < _MEMORY_LIMIT:
             _passed_checks[name] = check
         checks.append(check)
     if len(checks) > 1:
@@ -411,6 +416,8 @@ def parse_recording_line(line):
         message = _decode(line)
     except ValueError as exc:
         raise MalformedMessage('not valid JSON: %s' % exc) from None
+    except RecursionError:
+        raise MalformedMessage('JSON nested too deeply') from None
     if type(message) is not dict:
         raise MalformedMessage('a recorded message must be an object, got %s'
                                % _describe(message))

@@ -1,12 +1,114 @@
-"""``freezer-dr-agent``: the heartbeat agent."""
+"""``freezer-dr-agent``: heartbeats of this compute host.
 
+``freezer-dr-agent --config-file FILE`` runs until SIGTERM/SIGINT; on SIGTERM
+it announces a planned shutdown (maintenance on) before it exits, and the
+next start announces its end. ``freezer-dr-agent --maintenance on|off``
+announces maintenance of this host (e.g. before a reboot) and exits.
+"""
+
+import signal
 import sys
+import threading
 
-from freezer_dr import cmd
+from oslo_config import cfg
+from oslo_log import log as logging
+import oslo_messaging
 
-main = cmd.not_available(
-    'freezer-dr-agent',
-    'the heartbeat agent is not built yet')
+from freezer_dr import agent as agent_module
+from freezer_dr.agent import checks as checks_module
+from freezer_dr.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+_CLI = [
+    cfg.StrOpt('maintenance', choices=['on', 'off'],
+               help='Announce that this host enters (on) or leaves (off) '
+                    'maintenance, then exit.'),
+    cfg.StrOpt('reason', default='',
+               help='Why, with --maintenance (shown to the operators).'),
+]
+
+
+def main(argv=None):
+    CONF.register_cli_opts(_CLI)
+    logging.register_options(CONF)
+    try:
+        CONF(sys.argv[1:] if argv is None else argv, project='freezer-dr',
+             prog='freezer-dr-agent')
+        logging.setup(CONF, 'freezer-dr')
+        # The agent's notifications go to the heartbeat exchange.
+        oslo_messaging.set_transport_defaults(CONF.bus.heartbeat_exchange)
+        transport = oslo_messaging.get_notification_transport(CONF)
+    except (cfg.Error, oslo_messaging.MessagingException) as exc:
+        sys.stderr.write('freezer-dr-agent: bad configuration: %s\n' % exc)
+        return 2
+    conf = CONF.agent
+    host = conf.host
+    memory = agent_module.ShutdownMemory(conf.state_file)
+    if CONF.maintenance:
+        notifier = agent_module.make_notifier(
+            transport, host, CONF.bus.heartbeat_topic, retry=3)
+        enabled = CONF.maintenance == 'on'
+        try:
+            agent_module.announce_maintenance(
+                notifier, host, enabled, CONF.reason or 'operator request',
+                'operator')
+        except Exception as exc:
+            sys.stderr.write('freezer-dr-agent: could not announce '
+                             'maintenance: %s\n' % exc)
+            return 1
+        print('%s: maintenance %s announced' % (host, CONF.maintenance))
+        return 0
+    return run(transport, host, conf, memory)
+
+
+def run(transport, host, conf, memory):
+    notifier = agent_module.make_notifier(transport, host,
+                                          CONF.bus.heartbeat_topic)
+    runner = checks_module.CheckRunner(checks_module.from_conf(conf),
+                                       conf.check_interval,
+                                       conf.check_timeout)
+    runner.start()
+    agent = agent_module.Agent(notifier, host, conf.heartbeat_interval,
+                               runner.results)
+    stop = threading.Event()
+    stopped_by = []
+
+    def handler(signum, frame):
+        stopped_by.append(signum)
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    if memory.announced():
+        _announce(transport, host, False, 'agent started after a planned '
+                  'shutdown')
+        memory.remember(False)
+    LOG.info('freezer-dr-agent for host %s (boot %s): heartbeat every '
+             '%.2f s on topic %s', host, agent.boot_id,
+             conf.heartbeat_interval, CONF.bus.heartbeat_topic)
+    agent.run(stop)
+    runner.stop()
+    if stopped_by and stopped_by[0] == signal.SIGTERM:
+        if _announce(transport, host, True, 'planned shutdown: '
+                     'freezer-dr-agent stopped'):
+            memory.remember(True)
+    LOG.info('freezer-dr-agent stopped after %d heartbeats (%d not sent)',
+             agent.sent, agent.failed)
+    return 0
+
+
+def _announce(transport, host, enabled, reason):
+    notifier = agent_module.make_notifier(transport, host,
+                                          CONF.bus.heartbeat_topic, retry=3)
+    try:
+        agent_module.announce_maintenance(notifier, host, enabled, reason,
+                                          'freezer-dr-agent')
+        return True
+    except Exception as exc:
+        LOG.warning('Could not announce maintenance %s: %s',
+                    'on' if enabled else 'off', exc)
+        return False
+
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -1,12 +1,81 @@
-"""``freezer-dr-engine``: the bus and engine main loop."""
+"""``freezer-dr-engine``: listen on the bus, keep every host's liveness,
+carry out the decisions (dry run until recovery is built)."""
 
+import signal
 import sys
+import threading
 
-from freezer_dr import cmd
+from oslo_config import cfg
+from oslo_log import log as logging
+import oslo_messaging
 
-main = cmd.not_available(
-    'freezer-dr-engine',
-    'the bus and engine main loop is not built yet')
+from freezer_dr import bus
+from freezer_dr import engine as engine_module
+from freezer_dr.conf import CONF
+from freezer_dr.liveness import settings as liveness_settings
+
+LOG = logging.getLogger(__name__)
+
+
+def prepare(argv, prog):
+    """Parse the command line and configuration files, set up logging."""
+    logging.register_options(CONF)
+    CONF(argv, project='freezer-dr', prog=prog)
+    logging.setup(CONF, 'freezer-dr')
+
+
+def stop_on_signals(stop):
+    def handler(signum, frame):
+        LOG.info('Received %s: stopping', signal.Signals(signum).name)
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def start_consumers(conf, pool, sink):
+    """Start the heartbeat consumer and the nova listener, each with its own
+    queue derived from ``pool``; return them."""
+    transport = oslo_messaging.get_notification_transport(conf)
+    heartbeats = bus.HeartbeatConsumer(
+        bus.kombu_url(conf, conf.transport_url), conf.bus.heartbeat_exchange,
+        conf.bus.heartbeat_topic, pool + '-heartbeats', sink,
+        canary_id=pool)
+    nova = bus.NovaListener(transport, conf.bus.nova_exchange,
+                            conf.bus.nova_topics, pool + '-nova', sink)
+    heartbeats.start()
+    nova.start()
+    return heartbeats, nova
+
+
+def main(argv=None):
+    try:
+        prepare(sys.argv[1:] if argv is None else argv, 'freezer-dr-engine')
+        settings = liveness_settings.LivenessSettings.from_conf(CONF)
+    except (cfg.Error, ValueError) as exc:
+        sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
+        return 2
+    stop = threading.Event()
+    stop_on_signals(stop)
+    heartbeats = None
+    engine = engine_module.Engine(
+        settings, engine_module.DryRunRunner(), CONF.bus.deaf_after,
+        hearing=lambda: heartbeats.seconds_since_canary(),
+        decisions_file=CONF.engine.decisions_file,
+        tick_interval=CONF.engine.tick_interval,
+        stats_interval=CONF.engine.stats_interval)
+    heartbeats, nova = start_consumers(CONF, CONF.bus.pool, engine.deliver)
+    LOG.info('freezer-dr-engine started: pool %s, detection window %.2f s, '
+             'corroboration %s', CONF.bus.pool, settings.detection_window(),
+             ','.join(settings.corroboration))
+    try:
+        engine.run(stop)
+    finally:
+        heartbeats.stop()
+        nova.stop()
+        engine.log_stats()
+        LOG.info('freezer-dr-engine stopped')
+    return 0
+
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -1,12 +1,68 @@
-"""``freezer-dr-record``: recording from the bus."""
+"""``freezer-dr-record --config-file FILE --output RECORDING``: subscribe
+(with its own pool) to the topics the engine listens on and write the
+recording that freezer-dr-replay reads, until SIGINT/SIGTERM."""
 
+import socket
 import sys
+import threading
 
-from freezer_dr import cmd
+from oslo_config import cfg
+from oslo_log import log as logging
 
-main = cmd.not_available(
-    'freezer-dr-record',
-    'recording from the bus is not built yet')
+from freezer_dr import record
+from freezer_dr.cmd import engine as engine_cmd
+from freezer_dr.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+_CLI = [
+    cfg.StrOpt('output', required=True,
+               help='The recording to write (appended to if it exists; '
+                    '"-" for standard output).'),
+    cfg.StrOpt('record-pool', dest='record_pool',
+               default='freezer-dr-record-' + socket.gethostname(),
+               help='Listener pool of the recorder (its own queues, so it '
+                    'takes nothing from the engines).'),
+]
+
+
+def main(argv=None):
+    CONF.register_cli_opts(_CLI)
+    try:
+        engine_cmd.prepare(sys.argv[1:] if argv is None else argv,
+                           'freezer-dr-record')
+    except cfg.Error as exc:
+        sys.stderr.write('freezer-dr-record: bad configuration: %s\n' % exc)
+        return 2
+    try:
+        out = sys.stdout if CONF.output == '-' else open(
+            CONF.output, 'a', encoding='utf-8')
+    except OSError as exc:
+        sys.stderr.write('freezer-dr-record: cannot write %s: %s\n'
+                         % (CONF.output, exc.strerror))
+        return 1
+    stop = threading.Event()
+    engine_cmd.stop_on_signals(stop)
+    heartbeats = None
+    recorder = record.Recorder(
+        out, CONF.bus.deaf_after,
+        hearing=lambda: heartbeats.seconds_since_canary(),
+        source='freezer-dr-record:' + CONF.record_pool)
+    heartbeats, nova = engine_cmd.start_consumers(
+        CONF, CONF.record_pool, recorder.deliver)
+    LOG.info('Recording to %s (pool %s)', CONF.output, CONF.record_pool)
+    try:
+        while not stop.wait(0.1):
+            recorder.check_hearing()
+    finally:
+        heartbeats.stop()
+        nova.stop()
+        LOG.info('Recorded %d messages to %s', recorder.written,
+                 CONF.output)
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
 
 if __name__ == '__main__':
     sys.exit(main())

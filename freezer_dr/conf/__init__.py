@@ -7,10 +7,13 @@ function, and is listed in :mod:`freezer_dr.conf.opts` so that
 
 from oslo_config import cfg
 
+from freezer_dr.conf import agent
+from freezer_dr.conf import bus
+from freezer_dr.conf import engine
 from freezer_dr.conf import liveness
 from freezer_dr.conf import storm_guard
 
 CONF = cfg.CONF
 
-liveness.register_opts(CONF)
-storm_guard.register_opts(CONF)
+for _module in (agent, bus, engine, liveness, storm_guard):
+    _module.register_opts(CONF)

@@ -1,9 +1,12 @@
 """The list of every option of freezer-dr, for oslo-config-generator."""
 
+from freezer_dr.conf import agent
+from freezer_dr.conf import bus
+from freezer_dr.conf import engine
 from freezer_dr.conf import liveness
 from freezer_dr.conf import storm_guard
 
-_MODULES = (liveness, storm_guard)
+_MODULES = (agent, bus, engine, liveness, storm_guard)
 
 
 def list_opts():

@@ -15,9 +15,7 @@ def _script(command):
     return path
 
 
-@pytest.mark.parametrize('command', ['freezer-dr', 'freezer-dr-engine',
-                                     'freezer-dr-agent', 'freezer-dr-record',
-                                     'freezer-dr-manage'])
+@pytest.mark.parametrize('command', ['freezer-dr', 'freezer-dr-manage'])
 def test_unbuilt_commands_say_so_and_exit_2(command):
     result = subprocess.run([_script(command)], capture_output=True, text=True,
                             timeout=60)
@@ -31,3 +29,15 @@ def test_replay_help():
     assert result.returncode == 0
     assert '--phi-threshold' in result.stdout
     assert '--max-failed-hosts' in result.stdout
+
+
+@pytest.mark.parametrize('command', ['freezer-dr-engine', 'freezer-dr-agent',
+                                     'freezer-dr-record'])
+def test_bad_configuration_is_refused_with_exit_2(tmp_path, command):
+    conf = tmp_path / 'bad.conf'
+    conf.write_text('[liveness]\ndetector = tarot\n[agent]\nchecks = x\n')
+    result = subprocess.run([_script(command), '--config-file', str(conf),
+                             '--output', str(tmp_path / 'r.jsonl')],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert 'bad configuration' in result.stderr

@@ -1,0 +1,143 @@
+"""freezer-dr-agent: heartbeats of one compute host, on the bus.
+
+Every ``heartbeat_interval`` the agent publishes a
+``freezer_dr.host.heartbeat`` notification (an ordinary oslo.messaging
+notification) carrying the host
+name, a sequence number, the kernel's boot id and the latest results of the
+local checks. A heartbeat that cannot be sent is dropped, not queued: a late
+heartbeat proves nothing, and the next one is due a second later anyway. The
+notifier is built with ``retry=0`` so that a broker that went away costs one
+failed attempt per heartbeat instead of blocking the agent, and the agent
+reconnects by itself when the broker returns.
+"""
+
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+
+import oslo_messaging
+
+from freezer_dr import events
+
+LOG = logging.getLogger(__name__)
+
+BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id'
+
+
+def read_boot_id(path=BOOT_ID_PATH):
+    """The kernel's boot id; a fresh random one where there is none."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        LOG.warning('Cannot read %s: using a random boot id for this run',
+                    path)
+        return str(uuid.uuid4())
+
+
+def make_notifier(transport, host, topic, retry=0):
+    return oslo_messaging.Notifier(transport,
+                                   publisher_id='freezer-dr-agent:' + host,
+                                   driver='messagingv2', topics=[topic],
+                                   retry=retry)
+
+
+class Agent:
+    """Heartbeats of one host. ``results`` returns the checks' results."""
+
+    def __init__(self, notifier, host, interval, results=dict,
+                 boot_id=None, clock=time.time):
+        self._notifier = notifier
+        self.host = host
+        self._interval = interval
+        self._results = results
+        self.boot_id = boot_id or read_boot_id()
+        self._clock = clock
+        self._sequence = itertools.count(1)
+        self.sent = 0
+        self.failed = 0
+
+    def heartbeat(self):
+        """Publish one heartbeat; return whether it was handed to the bus."""
+        payload = {'host': self.host, 'sequence': next(self._sequence),
+                   'boot_id': self.boot_id, 'sent_at': self._clock(),
+                   'checks': self._results()}
+        try:
+            self._notifier.info({}, events.HEARTBEAT, payload)
+        except Exception as exc:   # a heartbeat must never kill the agent
+            self.failed += 1
+            LOG.warning('Heartbeat %d not sent: %s', payload['sequence'], exc)
+            return False
+        self.sent += 1
+        return True
+
+    def run(self, stop):
+        """Heartbeat every interval, on a fixed schedule, until ``stop``."""
+        next_beat = time.monotonic()
+        while not stop.is_set():
+            self.heartbeat()
+            next_beat += self._interval
+            delay = next_beat - time.monotonic()
+            if delay < 0:           # we fell behind: do not burst
+                next_beat = time.monotonic()
+                delay = 0
+            stop.wait(delay)
+
+
+def announce_maintenance(notifier, host, enabled, reason, requested_by):
+    """Publish a maintenance notification for ``host``."""
+    notifier.info({}, events.MAINTENANCE, {
+        'host': host, 'enabled': enabled, 'reason': reason,
+        'requested_by': requested_by})
+
+
+class ShutdownMemory:
+    """Remembers (in a small JSON file) that the agent announced a planned
+    shutdown, so that it ends that maintenance when it starts again."""
+
+    def __init__(self, path):
+        self._path = path
+
+    def announced(self):
+        try:
+            with open(self._path) as f:
+                return bool(json.load(f).get('announced_shutdown'))
+        except (OSError, ValueError):
+            return False
+
+    def remember(self, announced):
+        try:
+            os.makedirs(os.path.dirname(self._path) or '.', exist_ok=True)
+            tmp = self._path + '.tmp'
+            with open(tmp, 'w') as f:
+                json.dump({'announced_shutdown': announced}, f)
+            os.replace(tmp, self._path)
+        except OSError as exc:
+            LOG.warning('Cannot write %s: %s', self._path, exc)
+
+
+class Fleet:
+    """Several agents in one process, one thread each (for tests and
+    benchmarks that need many hosts on one machine)."""
+
+    def __init__(self, agents):
+        self.agents = list(agents)
+        self._stop = threading.Event()
+        self._threads = []
+
+    def start(self):
+        for agent in self.agents:
+            thread = threading.Thread(target=agent.run, args=(self._stop,),
+                                      name='agent-' + agent.host,
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(5)

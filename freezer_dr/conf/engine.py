@@ -1,0 +1,35 @@
+"""Options of freezer-dr-engine."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'engine',
+    title='freezer-dr-engine',
+    help='The engine: listens on the bus, runs the liveness core, carries '
+         'out its decisions.')
+
+opts = [
+    cfg.StrOpt('decisions_file',
+               help='Append every decision of the liveness core to this '
+                    'file, one JSON object per line, in the format of '
+                    'freezer-dr-replay --json (so a live run and the replay '
+                    'of its recording can be compared line by line).'),
+    cfg.FloatOpt('tick_interval',
+                 default=0.1, min=0.01, max=1.0,
+                 help='Seconds between two advances of the liveness core\'s '
+                      'clock when no message arrives: the delay with which '
+                      'a deadline is noticed.'),
+    cfg.FloatOpt('stats_interval',
+                 default=60.0, min=1.0,
+                 help='Seconds between two log lines of ingest statistics '
+                      '(messages, malformed messages, hosts per state).'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}

@@ -1,0 +1,159 @@
+"""The engine: the imperative shell around the liveness core.
+
+One thread (``Engine.run``) owns the core. Consumer threads hand it parsed
+events through :meth:`Engine.deliver`; the engine thread applies them in
+arrival order, advances the core's clock every ``tick_interval``, tells the
+core when the engine goes deaf or hears again (from the canary of the
+heartbeat consumer), and hands every decision to the runner. Until the
+recovery workflow exists, :class:`DryRunRunner` only logs what it would do,
+marked "DRY RUN".
+"""
+
+import json
+import logging
+import queue
+import time
+
+from freezer_dr import bus
+from freezer_dr import events
+from freezer_dr import replay
+from freezer_dr.liveness import actions as act
+from freezer_dr.liveness import core as liveness_core
+
+LOG = logging.getLogger(__name__)
+
+SETTLE = 0.05
+
+
+class DryRunRunner:
+    """Carries out nothing: logs every decision, clearly marked."""
+
+    def carry_out(self, action):
+        host = action.host or '-'
+        if action.kind == act.DECLARE_DEAD:
+            LOG.warning('DRY RUN: host %s declared dead (%s). Recovery '
+                        '(fence, isolate, evacuate, notify) is not built '
+                        'yet: nothing was done.', host, action.reason)
+        elif action.kind == act.ALERT_STORM:
+            LOG.error('DRY RUN: storm guard: %s. The administrators would '
+                      'be alerted; alerts are not built yet.', action.reason)
+        elif action.kind in (act.SUSPECT, act.HELD, act.BUS_DOWN,
+                             act.NOVA_DISAGREES, act.REFUSED):
+            LOG.warning('%s %s: %s', action.kind, host, action.reason)
+        else:
+            LOG.info('%s %s: %s', action.kind, host, action.reason)
+
+
+class EngineCounters:
+    def __init__(self):
+        self.events = 0
+        self.malformed = 0
+        self.actions = 0
+
+
+class Engine:
+    """Bus → liveness core → runner, on one thread."""
+
+    def __init__(self, settings, runner, deaf_after, hearing,
+                 decisions_file=None, tick_interval=0.1, stats_interval=60.0,
+                 clock=time.time):
+        """
+        :param hearing: callable returning the seconds since the engine last
+            heard its own canary (None until the first one): the engine is
+            deaf when that is more than ``deaf_after``.
+        """
+        self.core = liveness_core.LivenessCore(settings)
+        self.counters = EngineCounters()
+        self._runner = runner
+        self._deaf_after = deaf_after
+        self._hearing = hearing
+        self._tick = tick_interval
+        self._stats_interval = stats_interval
+        self._clock = clock
+        self._inbox = queue.SimpleQueue()
+        self._decisions = open(decisions_file, 'a', encoding='utf-8') \
+            if decisions_file else None
+
+    def deliver(self, batch):
+        """Sink for the consumers (any thread): parse, then queue."""
+        parsed = bus.parse_batch(batch, self.counters)
+        if parsed:
+            self._inbox.put(parsed)
+
+    def run(self, stop):
+        """Run until the ``stop`` event is set."""
+        next_stats = time.monotonic() + self._stats_interval
+        inbox = self._inbox
+        while not stop.is_set():
+            try:
+                batch = inbox.get(timeout=self._tick)
+            except queue.Empty:
+                batch = None
+            self._check_hearing()
+            while batch is not None:
+                self._apply_batch(batch)
+                try:
+                    batch = inbox.get_nowait()
+                except queue.Empty:
+                    batch = None
+            # Time runs SETTLE seconds behind the wall clock, so that a
+            # message received just before now is applied before the
+            # deadlines it beats (as a replay of the recording would).
+            self._carry_out(self.core.advance(self._clock() - SETTLE))
+            if time.monotonic() >= next_stats:
+                next_stats = time.monotonic() + self._stats_interval
+                self.log_stats()
+        self.close()
+
+    def close(self):
+        if self._decisions is not None:
+            self._decisions.close()
+            self._decisions = None
+
+    def log_stats(self):
+        states = {}
+        for state in self.core.states().values():
+            states[state] = states.get(state, 0) + 1
+        LOG.info('Engine: %d events, %d malformed messages dropped, %d '
+                 'decisions; hosts: %s; bus %s', self.counters.events,
+                 self.counters.malformed, self.counters.actions,
+                 ', '.join('%d %s' % (n, s) for s, n in sorted(
+                     states.items())) or 'none',
+                 'heard' if self.core.bus_connected else 'DEAF')
+
+    def _apply_batch(self, batch):
+        step = self.core.step
+        self.counters.events += len(batch)
+        for event in batch:
+            decided = step(event, event.received_at)
+            if decided:
+                self._carry_out(decided)
+
+    def _check_hearing(self):
+        since = self._hearing()
+        if since is None:
+            return      # not connected yet: no host is known either
+        deaf = since > self._deaf_after
+        if deaf == (not self.core.bus_connected):
+            return
+        now = self._clock()
+        self._carry_out(self.core.step(events.BusStatus(now, not deaf), now))
+
+    def _carry_out(self, decided):
+        for action in decided:
+            self.counters.actions += 1
+            if self._decisions is not None:
+                self._decisions.write(
+                    replay.format_json(action.as_dict()) + '\n')
+                self._decisions.flush()
+            try:
+                self._runner.carry_out(action)
+            except Exception:
+                LOG.exception('Carrying out %s for %s failed', action.kind,
+                              action.host)
+
+
+def decisions_from_file(path):
+    """The decisions an engine wrote to its decisions file."""
+    with open(path, encoding='utf-8') as lines:
+        return [json.loads(line) for line in lines if line.strip()]

@@ -1,0 +1,50 @@
+"""Recording of bus messages, in the format freezer-dr-replay reads."""
+
+import threading
+import time
+
+from freezer_dr import events
+
+
+class Recorder:
+    """Sink for the bus consumers: writes each message as one line of the
+    recording, flushed at once; writes ``freezer_dr.engine.bus`` lines when
+    its own canary says it went deaf or hears again, as the engine would."""
+
+    def __init__(self, out, deaf_after, hearing, source, clock=time.time):
+        self._out = out
+        self._lock = threading.Lock()
+        self._deaf_after = deaf_after
+        self._hearing = hearing
+        self._source = source
+        self._clock = clock
+        self._deaf = False
+        self.written = 0
+        with self._lock:
+            self._write(events.recording_header(
+                source=source, created_at=round(clock(), 3)))
+
+    def _write(self, line):
+        self._out.write(line + '\n')
+        self._out.flush()
+
+    def deliver(self, batch):
+        with self._lock:
+            for raw in batch:
+                self._write(events.recording_line(
+                    raw.received_at, raw.publisher_id, raw.event_type,
+                    raw.payload, raw.priority))
+            self.written += len(batch)
+
+    def check_hearing(self):
+        since = self._hearing()
+        if since is None:
+            return
+        deaf = since > self._deaf_after
+        if deaf == self._deaf:
+            return
+        self._deaf = deaf
+        with self._lock:
+            self._write(events.recording_line(
+                self._clock(), self._source, events.BUS_STATUS,
+                {'connected': not deaf}))
