@@ -16,6 +16,7 @@ import oslo_messaging
 
 from freezer_dr import agent as agent_module
 from freezer_dr.agent import checks as checks_module
+from freezer_dr.cmd import engine as engine_cmd
 from freezer_dr.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -31,11 +32,9 @@ _CLI = [
 
 def main(argv=None):
     CONF.register_cli_opts(_CLI)
-    logging.register_options(CONF)
     try:
-        CONF(sys.argv[1:] if argv is None else argv, project='freezer-dr',
-             prog='freezer-dr-agent')
-        logging.setup(CONF, 'freezer-dr')
+        engine_cmd.prepare(sys.argv[1:] if argv is None else argv,
+                           'freezer-dr-agent', groups=('agent', 'bus'))
         # The agent's notifications go to the heartbeat exchange.
         oslo_messaging.set_transport_defaults(CONF.bus.heartbeat_exchange)
         transport = oslo_messaging.get_notification_transport(CONF)

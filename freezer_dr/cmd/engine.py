@@ -17,10 +17,16 @@ from freezer_dr.liveness import settings as liveness_settings
 LOG = logging.getLogger(__name__)
 
 
-def prepare(argv, prog):
-    """Parse the command line and configuration files, set up logging."""
+def prepare(argv, prog, groups=('bus', 'engine', 'liveness',
+                                  'storm_guard')):
+    """Parse the command line and configuration files, check every option of
+    ``groups`` (so that a bad value stops the command at once, with
+    cfg.Error), set up logging."""
     logging.register_options(CONF)
     CONF(argv, project='freezer-dr', prog=prog)
+    for group in groups:
+        for name in CONF[group]:
+            CONF[group][name]
     logging.setup(CONF, 'freezer-dr')
 
 

@@ -30,7 +30,7 @@ def main(argv=None):
     CONF.register_cli_opts(_CLI)
     try:
         engine_cmd.prepare(sys.argv[1:] if argv is None else argv,
-                           'freezer-dr-record')
+                           'freezer-dr-record', groups=('bus',))
     except cfg.Error as exc:
         sys.stderr.write('freezer-dr-record: bad configuration: %s\n' % exc)
         return 2

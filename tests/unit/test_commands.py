@@ -35,9 +35,11 @@ def test_replay_help():
                                      'freezer-dr-record'])
 def test_bad_configuration_is_refused_with_exit_2(tmp_path, command):
     conf = tmp_path / 'bad.conf'
-    conf.write_text('[liveness]\ndetector = tarot\n[agent]\nchecks = x\n')
+    conf.write_text('[bus]\ndeaf_after = -5\n')
+    extra = ['--output', str(tmp_path / 'r.jsonl')] \
+        if command == 'freezer-dr-record' else []
     result = subprocess.run([_script(command), '--config-file', str(conf),
-                             '--output', str(tmp_path / 'r.jsonl')],
+                             *extra],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert 'bad configuration' in result.stderr
