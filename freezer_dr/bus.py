@@ -181,18 +181,26 @@ class HeartbeatConsumer(threading.Thread):
         self._canary_interval = canary_interval
         self._prefetch = prefetch
         self._batch_size = batch
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._batch = []
         self._unacked = None
         self._pending_acks = 0
         self._canary_sequence = itertools.count(1)
         self._next_canary = 0.0
+        # oslo.messaging's notifier declares a queue named after the routing
+        # key (<topic>.info) so that notifications wait for a consumer; for
+        # heartbeats nobody consumes it, so it would grow for ever. Declare
+        # it exactly as the notifier does and empty it now and then.
+        self._default_queue = kombu.Queue(
+            topic + '.info', exchange=self._exchange, durable=False,
+            auto_delete=False, routing_key=topic + '.info')
+        self._next_purge = 0.0
         self.last_canary = None          # time.monotonic() it came back
         self.connected = False
         self.counters = Counters()
 
     def stop(self):
-        self._stop.set()
+        self._stopping.set()
 
     def seconds_since_canary(self, now=None):
         """Seconds since this consumer's own canary last came back (None
@@ -203,7 +211,7 @@ class HeartbeatConsumer(threading.Thread):
 
     def run(self):
         delay = 0.2
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 with kombu.Connection(self._url, heartbeat=10,
                                       connect_timeout=2) as conn:
@@ -226,7 +234,7 @@ class HeartbeatConsumer(threading.Thread):
                 self._batch = []
                 self._unacked = None
                 self._pending_acks = 0
-            if self._stop.wait(delay):
+            if self._stopping.wait(delay):
                 break
             self.counters.reconnects += 1
             delay = min(delay * 2, 2.0)
@@ -240,8 +248,9 @@ class HeartbeatConsumer(threading.Thread):
                                   no_ack=False,
                                   prefetch_count=self._prefetch)
         with consumer:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 self._publish_canary(producer)
+                self._purge_default_queue(channel)
                 try:
                     conn.drain_events(timeout=0.05)
                     # Keep draining what is already there, then hand over.
@@ -251,6 +260,18 @@ class HeartbeatConsumer(threading.Thread):
                     pass
                 self._flush(channel)
                 conn.heartbeat_check()
+
+    def _purge_default_queue(self, channel):
+        now = time.monotonic()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + 60.0
+        queue = self._default_queue(channel)
+        queue.declare()
+        dropped = queue.purge()
+        if dropped:
+            LOG.debug('Emptied %d stale heartbeats from %s', dropped,
+                      queue.name)
 
     def _publish_canary(self, producer):
         now = time.monotonic()

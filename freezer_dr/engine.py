@@ -73,6 +73,9 @@ class Engine:
         self._inbox = queue.SimpleQueue()
         self._decisions = open(decisions_file, 'a', encoding='utf-8') \
             if decisions_file else None
+        # Objects with a ``counters`` attribute (bus.Counters), whose counts
+        # the statistics line reports too.
+        self.sources = []
 
     def deliver(self, batch):
         """Sink for the consumers (any thread): parse, then queue."""
@@ -114,9 +117,12 @@ class Engine:
         states = {}
         for state in self.core.states().values():
             states[state] = states.get(state, 0) + 1
-        LOG.info('Engine: %d events, %d malformed messages dropped, %d '
-                 'decisions; hosts: %s; bus %s', self.counters.events,
-                 self.counters.malformed, self.counters.actions,
+        received = sum(s.counters.received for s in self.sources)
+        undecodable = sum(s.counters.undecodable for s in self.sources)
+        LOG.info('Engine: %d messages received, %d undecodable and %d '
+                 'malformed dropped, %d events, %d decisions; hosts: %s; '
+                 'bus %s', received, undecodable, self.counters.malformed,
+                 self.counters.events, self.counters.actions,
                  ', '.join('%d %s' % (n, s) for s, n in sorted(
                      states.items())) or 'none',
                  'heard' if self.core.bus_connected else 'DEAF')

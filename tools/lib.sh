@@ -65,8 +65,25 @@ ensure_venv() {
     export PATH="$VENV/bin:$PATH"
 }
 
+ensure_rabbitmq() {
+    # RabbitMQ on 127.0.0.1:5672 (guest/guest), for the functional tests.
+    if ! command -v rabbitmqctl >/dev/null; then
+        as_root_apt_install rabbitmq-server
+    fi
+    if rabbitmqctl -q status >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "Starting RabbitMQ" >&2
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+    # await_startup fails at once until the node has registered: retry.
+    local deadline=$((SECONDS + 120))
+    until rabbitmqctl -q await_startup >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start"
+        sleep 1
+    done
+}
+
 ensure_services() {
-    # The unit tests and the replay need no service; later suites add
-    # theirs here (each started only when it is not already running).
-    :
+    # Each service is started only when it is not already running.
+    ensure_rabbitmq
 }

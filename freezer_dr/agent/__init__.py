@@ -73,6 +73,7 @@ class Agent:
             LOG.warning('Heartbeat %d not sent: %s', payload['sequence'], exc)
             return False
         self.sent += 1
+        LOG.debug('Heartbeat %d sent', payload['sequence'])
         return True
 
     def run(self, stop):
@@ -129,13 +130,20 @@ class Fleet:
         self._stop = threading.Event()
         self._threads = []
 
-    def start(self):
-        for agent in self.agents:
-            thread = threading.Thread(target=agent.run, args=(self._stop,),
+    def start(self, interval=1.0):
+        """Start every agent, spread evenly over one ``interval``."""
+        count = max(len(self.agents), 1)
+        for n, agent in enumerate(self.agents):
+            thread = threading.Thread(target=self._run,
+                                      args=(agent, n * interval / count),
                                       name='agent-' + agent.host,
                                       daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _run(self, agent, offset):
+        if not self._stop.wait(offset):
+            agent.run(self._stop)
 
     def stop(self):
         self._stop.set()

@@ -70,6 +70,7 @@ def main(argv=None):
         tick_interval=CONF.engine.tick_interval,
         stats_interval=CONF.engine.stats_interval)
     heartbeats, nova = start_consumers(CONF, CONF.bus.pool, engine.deliver)
+    engine.sources = [heartbeats, nova]
     LOG.info('freezer-dr-engine started: pool %s, detection window %.2f s, '
              'corroboration %s', CONF.bus.pool, settings.detection_window(),
              ','.join(settings.corroboration))
