@@ -114,3 +114,45 @@ def test_broker_outage_declares_nobody_and_failures_are_seen_after(
     assert [d['host'] for d in dead] == ['victim']
     assert dead[0]['time'] - killed_at <= WINDOW + 1
     assert engine.alive()
+
+
+def test_sigterm_is_a_clean_stop_and_a_planned_shutdown(make_cloud,
+                                                        processes):
+    cloud = make_cloud()
+    engine = fx.start_engine(processes, cloud)
+    agent = fx.start_agent(processes, cloud, 'planned')
+    _up(cloud, 1)
+    agent.signal(signal.SIGTERM)
+    assert agent.popen.wait(15) == 0
+    on = fx.wait_for(lambda: cloud.of('maintenance_on', 'planned'), 15,
+                     message='the planned shutdown announced')
+    assert 'planned shutdown' in on[0]['reason']
+    # Silent while in maintenance: never suspected.
+    time.sleep(WINDOW + 1)
+    assert cloud.of('suspect') == []
+    # The next start ends the maintenance; the host is watched again.
+    fx.start_agent(processes, cloud, 'planned')
+    fx.wait_for(lambda: cloud.of('maintenance_off', 'planned'), 30,
+                message='the end of the maintenance announced')
+    fx.wait_for(lambda: len(cloud.of('up', 'planned')) == 2, 15,
+                message='the host up again')
+    engine.signal(signal.SIGTERM)
+    assert engine.popen.wait(15) == 0
+    assert 'freezer-dr-engine stopped' in engine.log()
+
+
+def test_maintenance_command(make_cloud, processes):
+    cloud = make_cloud()
+    fx.start_engine(processes, cloud)
+    fx.start_agent(processes, cloud, 'maint')
+    _up(cloud, 1)
+    own = cloud.dir / 'agent-maint.conf'
+    result = subprocess.run(
+        [fx.command('freezer-dr-agent'), '--config-file', cloud.config,
+         '--config-file', str(own), '--maintenance', 'on', '--reason',
+         'kernel upgrade'], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    on = fx.wait_for(lambda: cloud.of('maintenance_on', 'maint'), 15,
+                     message='maintenance on')
+    assert on[0]['reason'] == 'kernel upgrade'
+    assert on[0]['requested_by'] == 'operator'
