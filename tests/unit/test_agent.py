@@ -2,6 +2,8 @@
 isolated; the real bus is in tests/functional)."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -86,10 +88,17 @@ def test_disk_check(tmp_path):
 
 
 def test_nova_compute_check_finds_a_process_by_its_command_line():
-    ok, detail = checks.nova_compute('pytest')
-    assert ok and detail.startswith('pid ')
-    ok, _ = checks.nova_compute('no-such-process-' + str(os.getpid()))
+    marker = 'fake-nova-compute-%d' % os.getpid()
+    ok, _ = checks.nova_compute(marker)
     assert not ok
+    process = subprocess.Popen([sys.executable, '-c',
+                                'import time; time.sleep(60)', marker])
+    try:
+        ok, detail = checks.nova_compute(marker)
+        assert ok and detail == 'pid %d' % process.pid
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_libvirt_check_reports_what_is_missing():
