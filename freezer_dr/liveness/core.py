@@ -387,8 +387,12 @@ class LivenessCore:
             return _NOTHING
         h = self._hosts.get(ev.host)
         if ev.change == 'delete':
-            if h is None or h.state in st.OUT_OF_SERVICE:
-                return _NOTHING     # a recovery under way is never dropped
+            # A recovery under way is never dropped, and maintenance ends
+            # only when an operator ends it (a node being reinstalled has
+            # its service deleted while in maintenance).
+            if h is None or h.state in st.OUT_OF_SERVICE or \
+                    h.state == st.MAINTENANCE:
+                return _NOTHING
             was_suspect = h.state == st.SUSPECT
             self._counts[h.state] -= 1
             self._held.discard(h.name)
