@@ -7,9 +7,12 @@ local RabbitMQ, one after the other, in this process:
 
 * ``kombu_msgs_per_s``: a plain kombu consumer, prefetch 100, one manual ack
   per message, ``json.loads`` of each body (the baseline);
-* ``engine_msgs_per_s``: freezer-dr's HeartbeatConsumer feeding an Engine
-  (decoding both JSON layers, validating, stepping the liveness core), from
-  start until the core has applied every heartbeat.
+* ``engine_msgs_per_s``: what freezer-dr-engine runs by default: two
+  heartbeat worker processes (freezer_dr.ingest: consume, decode both JSON
+  layers, validate) feeding an Engine that steps the liveness core, from
+  start until the core has applied every heartbeat;
+* ``engine_in_process_msgs_per_s``: the same with the consumer in a thread
+  of the engine process (``[bus] heartbeat_workers = 0``).
 
 The last line printed is one JSON object with ``engine_msgs_per_s``,
 ``kombu_msgs_per_s`` and ``ratio``. Target (issue #4): ratio >= 0.8 and
@@ -33,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 from freezer_dr import bus  # noqa: E402
 from freezer_dr import engine as engine_module  # noqa: E402
 from freezer_dr import events  # noqa: E402
+from freezer_dr import ingest  # noqa: E402
 from freezer_dr.liveness import settings as liveness_settings  # noqa: E402
 
 HOSTS = 10000
@@ -80,10 +84,10 @@ def kombu_baseline(url, exchange, queue, count):
 
 def engine_rate(consumer, engine, count):
     stop = threading.Event()
-    thread = threading.Thread(target=engine.run, args=(stop,), daemon=True)
     began = time.perf_counter()
+    consumer.start()        # workers fork before the engine thread exists
+    thread = threading.Thread(target=engine.run, args=(stop,), daemon=True)
     thread.start()
-    consumer.start()
     deadline = time.monotonic() + 300
     while engine.counters.events < count:
         if time.monotonic() > deadline:
@@ -94,8 +98,20 @@ def engine_rate(consumer, engine, count):
     consumer.stop()
     stop.set()
     thread.join(5)
-    consumer.join(5)
     return count / elapsed
+
+
+def fill(url, exchange, topic, queues, count):
+    with kombu.Connection(url) as conn:
+        channel = conn.channel()
+        for queue in queues:
+            queue(channel).declare()
+        producer = kombu.Producer(channel, exchange=exchange,
+                                  serializer=None)
+        for body in bodies(count):
+            producer.publish(body, routing_key=topic + '.info',
+                             content_type='application/json',
+                             content_encoding='utf-8')
 
 
 def main():
@@ -111,33 +127,35 @@ def main():
                                  routing_key=topic + '.info', durable=False,
                                  auto_delete=False)
     settings = liveness_settings.LivenessSettings()
-    engine = engine_module.Engine(settings, NullRunner(), deaf_after=1e9,
-                                  hearing=lambda: None, stats_interval=1e9)
-    consumer = bus.HeartbeatConsumer(args.url, prefix, topic,
-                                     prefix + '_engine', engine.deliver,
-                                     canary_id=prefix)
-    with kombu.Connection(args.url) as conn:
-        channel = conn.channel()
-        baseline_queue(channel).declare()
-        consumer._queue(channel).declare()
-        producer = kombu.Producer(channel, exchange=exchange,
-                                  serializer=None)
-        began = time.perf_counter()
-        for body in bodies(count):
-            producer.publish(body, routing_key=topic + '.info',
-                             content_type='application/json',
-                             content_encoding='utf-8')
-        print('published %d messages in %.1f s' % (
-            count, time.perf_counter() - began))
+
+    def new_engine():
+        return engine_module.Engine(settings, NullRunner(), deaf_after=1e9,
+                                    hearing=lambda: None,
+                                    stats_interval=1e9)
+    args = dict(url=args.url, exchange=prefix, topic=topic,
+                queue=prefix + '_engine', canary_id=prefix)
+    engine_queue = bus.HeartbeatConsumer(sink=None, **args)._queue
+    rates = {}
     try:
-        kombu_rate = kombu_baseline(args.url, exchange, baseline_queue,
-                                    count)
-        print('raw kombu consumer: %.0f msg/s' % kombu_rate)
-        rate = engine_rate(consumer, engine, count)
-        print('engine: %.0f msg/s (%d hosts tracked)'
-              % (rate, engine.core.host_count()))
+        fill(args['url'], exchange, topic, [baseline_queue], count)
+        rates['kombu'] = kombu_baseline(args['url'], exchange,
+                                        baseline_queue, count)
+        print('raw kombu consumer: %.0f msg/s' % rates['kombu'])
+        fill(args['url'], exchange, topic, [engine_queue], count)
+        engine = new_engine()
+        rates['thread'] = engine_rate(
+            bus.HeartbeatConsumer(sink=engine.deliver, **args), engine,
+            count)
+        print('engine, consumer in a thread: %.0f msg/s' % rates['thread'])
+        fill(args['url'], exchange, topic, [engine_queue], count)
+        engine = new_engine()
+        rates['workers'] = engine_rate(
+            ingest.HeartbeatWorkers(2, engine.deliver_events, **args),
+            engine, count)
+        print('engine, 2 heartbeat workers: %.0f msg/s (%d hosts tracked)'
+              % (rates['workers'], engine.core.host_count()))
     finally:
-        with kombu.Connection(args.url) as conn:
+        with kombu.Connection(args['url']) as conn:
             channel = conn.channel()
             for name in (baseline_queue.name, prefix + '_engine',
                          topic + '.info'):
@@ -145,7 +163,9 @@ def main():
                     channel.queue_delete(name)
                 except Exception:
                     pass
+    rate, kombu_rate = rates['workers'], rates['kombu']
     print(json.dumps({'engine_msgs_per_s': round(rate),
+                      'engine_in_process_msgs_per_s': round(rates['thread']),
                       'kombu_msgs_per_s': round(kombu_rate),
                       'ratio': round(rate / kombu_rate, 3),
                       'messages': count}, sort_keys=True))

@@ -139,6 +139,7 @@ class Counters:
     def __init__(self):
         self.received = 0
         self.undecodable = 0
+        self.malformed = 0
         self.sink_errors = 0
         self.reconnects = 0
 

@@ -83,6 +83,10 @@ class Engine:
         if parsed:
             self._inbox.put(parsed)
 
+    def deliver_events(self, parsed):
+        """Sink for events already parsed (by the heartbeat workers)."""
+        self._inbox.put(parsed)
+
     def run(self, stop):
         """Run until the ``stop`` event is set."""
         next_stats = time.monotonic() + self._stats_interval
@@ -117,11 +121,14 @@ class Engine:
         states = {}
         for state in self.core.states().values():
             states[state] = states.get(state, 0) + 1
-        received = sum(s.counters.received for s in self.sources)
-        undecodable = sum(s.counters.undecodable for s in self.sources)
+        counters = [s.counters for s in self.sources]
+        received = sum(c.received for c in counters)
+        undecodable = sum(c.undecodable for c in counters)
+        malformed = self.counters.malformed + sum(c.malformed
+                                                  for c in counters)
         LOG.info('Engine: %d messages received, %d undecodable and %d '
                  'malformed dropped, %d events, %d decisions; hosts: %s; '
-                 'bus %s', received, undecodable, self.counters.malformed,
+                 'bus %s', received, undecodable, malformed,
                  self.counters.events, self.counters.actions,
                  ', '.join('%d %s' % (n, s) for s, n in sorted(
                      states.items())) or 'none',

@@ -11,6 +11,7 @@ import oslo_messaging
 
 from freezer_dr import bus
 from freezer_dr import engine as engine_module
+from freezer_dr import ingest
 from freezer_dr.conf import CONF
 from freezer_dr.liveness import settings as liveness_settings
 
@@ -38,17 +39,31 @@ def stop_on_signals(stop):
     signal.signal(signal.SIGINT, handler)
 
 
-def start_consumers(conf, pool, sink):
-    """Start the heartbeat consumer and the nova listener, each with its own
-    queue derived from ``pool``; return them."""
+def start_consumers(conf, pool, sink, events_sink=None):
+    """Start the heartbeat consumer(s) and the nova listener, each with its
+    own queue derived from ``pool``; return them.
+
+    With ``events_sink`` and ``[bus] heartbeat_workers`` > 0, heartbeats are
+    read and parsed by worker processes that hand ``events_sink`` parsed
+    events; otherwise one consumer thread hands ``sink`` raw messages.
+    """
+    # (Creating the transport registers transport_url; it connects only
+    # when a listener starts.)
     transport = oslo_messaging.get_notification_transport(conf)
-    heartbeats = bus.HeartbeatConsumer(
-        bus.kombu_url(conf, conf.transport_url), conf.bus.heartbeat_exchange,
-        conf.bus.heartbeat_topic, pool + '-heartbeats', sink,
+    consumer_args = dict(
+        url=bus.kombu_url(conf, conf.transport_url),
+        exchange=conf.bus.heartbeat_exchange,
+        topic=conf.bus.heartbeat_topic, queue=pool + '-heartbeats',
         canary_id=pool)
+    if events_sink is not None and conf.bus.heartbeat_workers:
+        heartbeats = ingest.HeartbeatWorkers(conf.bus.heartbeat_workers,
+                                             events_sink, **consumer_args)
+    else:
+        heartbeats = bus.HeartbeatConsumer(sink=sink, **consumer_args)
+    # Workers are forked before any thread of ours exists.
+    heartbeats.start()
     nova = bus.NovaListener(transport, conf.bus.nova_exchange,
                             conf.bus.nova_topics, pool + '-nova', sink)
-    heartbeats.start()
     nova.start()
     return heartbeats, nova
 
@@ -69,7 +84,8 @@ def main(argv=None):
         decisions_file=CONF.engine.decisions_file,
         tick_interval=CONF.engine.tick_interval,
         stats_interval=CONF.engine.stats_interval)
-    heartbeats, nova = start_consumers(CONF, CONF.bus.pool, engine.deliver)
+    heartbeats, nova = start_consumers(CONF, CONF.bus.pool, engine.deliver,
+                                       engine.deliver_events)
     engine.sources = [heartbeats, nova]
     LOG.info('freezer-dr-engine started: pool %s, detection window %.2f s, '
              'corroboration %s', CONF.bus.pool, settings.detection_window(),

@@ -34,6 +34,11 @@ opts = [
                     'and each standby) needs its own pool, so that each '
                     'receives every message; engines sharing a pool would '
                     'split the messages between them.'),
+    cfg.IntOpt('heartbeat_workers',
+               default=2, min=0, max=64,
+               help='Processes that read, decode and validate heartbeats for '
+                    'the engine (each reads about 10,000 a second). 0 reads '
+                    'them in a thread of the engine process itself.'),
     cfg.FloatOpt('deaf_after',
                  default=1.5, min=0.1,
                  help='The engine publishes a canary on the heartbeat topic '

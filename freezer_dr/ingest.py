@@ -1,0 +1,159 @@
+"""Heartbeat consumers in worker processes.
+
+One Python process reads about 10,000 heartbeats a second from RabbitMQ
+(py-amqp's frame parsing holds the interpreter lock); the liveness core
+needs a fraction of that. So the engine runs ``[bus] heartbeat_workers``
+processes, each a :class:`freezer_dr.bus.HeartbeatConsumer` on the engine's
+heartbeat queue (competing consumers: the broker spreads the messages), each
+decoding and validating its messages into events, and sending them in
+batches through a pipe to the engine, which only steps the core. Measured on
+a 2-core machine with the broker on it: one consumer process 10,800 msg/s,
+two 17,700.
+
+Each worker also reports, ten times a second, when it last heard the
+engine's canary and its counters; the engine is deaf when no worker heard
+the canary for ``deaf_after`` seconds (a hung worker stops reporting, which
+also reads as deaf). A worker that dies is restarted.
+"""
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+from freezer_dr import bus
+
+LOG = logging.getLogger(__name__)
+
+_STATUS_INTERVAL = 0.1
+
+
+def _worker_main(conn, parent, args):
+    """Body of a worker process: consume, parse, send events and status."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    lock = threading.Lock()
+    counters = bus.Counters()
+
+    def send(message):
+        with lock:
+            conn.send(message)
+
+    def sink(batch):
+        parsed = bus.parse_batch(batch, counters)
+        if parsed:
+            send(('events', parsed))
+
+    consumer = bus.HeartbeatConsumer(sink=sink, **args)
+    consumer.start()
+    try:
+        while os.getppid() == parent:
+            time.sleep(_STATUS_INTERVAL)
+            send(('status', consumer.last_canary, consumer.connected,
+                  consumer.counters.received, consumer.counters.undecodable,
+                  counters.malformed))
+    except (BrokenPipeError, EOFError, OSError):
+        pass            # the engine is gone
+    finally:
+        consumer.stop()
+
+
+class _Status:
+    def __init__(self):
+        self.last_canary = None
+        self.connected = False
+        self.received = 0
+        self.undecodable = 0
+        self.malformed = 0
+
+
+class HeartbeatWorkers:
+    """``count`` consumer processes feeding ``deliver_events`` (called with
+    lists of parsed events, from receiver threads)."""
+
+    def __init__(self, count, deliver_events, **consumer_args):
+        self._count = count
+        self._deliver = deliver_events
+        self._args = consumer_args
+        self._context = multiprocessing.get_context('fork')
+        self._status = [_Status() for _ in range(count)]
+        self._processes = [None] * count
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.restarts = 0
+
+    def start(self):
+        for number in range(self._count):
+            self._spawn(number)
+
+    def _spawn(self, number):
+        receiving, sending = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=_worker_main, args=(sending, os.getpid(), self._args),
+            name='heartbeat-worker-%d' % number, daemon=True)
+        process.start()
+        sending.close()
+        self._processes[number] = process
+        threading.Thread(target=self._receive,
+                         args=(number, process, receiving),
+                         name='heartbeat-worker-%d-receiver' % number,
+                         daemon=True).start()
+        LOG.info('Heartbeat worker %d started (pid %d)', number, process.pid)
+
+    def _receive(self, number, process, conn):
+        status = self._status[number]
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            if message[0] == 'events':
+                try:
+                    self._deliver(message[1])
+                except Exception:
+                    LOG.exception('Dropped %d events: the engine refused '
+                                  'them', len(message[1]))
+            else:
+                (_, status.last_canary, status.connected, status.received,
+                 status.undecodable, status.malformed) = message
+        conn.close()
+        process.join(1)
+        if self._stopping.is_set():
+            return
+        LOG.error('Heartbeat worker %d (pid %d) ended with %s; restarting '
+                  'it', number, process.pid, process.exitcode)
+        with self._lock:
+            self.restarts += 1
+            status.connected = False
+            if not self._stopping.is_set():
+                self._spawn(number)
+
+    def seconds_since_canary(self):
+        """Seconds since any worker last heard the canary (None if none
+        ever did)."""
+        heard = [s.last_canary for s in self._status
+                 if s.last_canary is not None]
+        if not heard:
+            return None
+        return time.monotonic() - max(heard)
+
+    @property
+    def counters(self):
+        total = bus.Counters()
+        for status in self._status:
+            total.received += status.received
+            total.undecodable += status.undecodable
+            total.malformed += status.malformed
+        total.reconnects = self.restarts
+        return total
+
+    def stop(self):
+        self._stopping.set()
+        for process in self._processes:
+            if process is not None and process.is_alive():
+                process.terminate()
+        for process in self._processes:
+            if process is not None:
+                process.join(5)
