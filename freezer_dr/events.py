@@ -400,7 +400,7 @@ def check_header(line):
     return header
 
 
-_decode = json.JSONDecoder().decode
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 def parse_recording_line(line):
@@ -413,7 +413,14 @@ def parse_recording_line(line):
         raise MalformedMessage('line is longer than %d bytes'
                                % MAX_LINE_LENGTH)
     try:
-        message = _decode(line)
+        # raw_decode skips json.loads' two whitespace regexes; what it
+        # leaves must be blank.
+        if line[:1].isspace():
+            line = line.lstrip()
+        message, end = _raw_decode(line)
+        if end != len(line) and not line[end:].isspace():
+            raise ValueError('extra data after the object at column %d'
+                             % (end + 1))
     except ValueError as exc:
         raise MalformedMessage('not valid JSON: %s' % exc) from None
     except RecursionError:

@@ -47,29 +47,36 @@ def decisions(lines, settings, summary=None):
     core = liveness_core.LivenessCore(settings)
     parse = events.parse_recording_line
     step = core.step
+    malformed = events.MalformedMessage
+    count = summary.count
+    messages = 0
+    first = last = None
     for number, line in enumerate(iterator, start=2):
         if not line or line.isspace():
             continue
-        summary.messages += 1
+        messages += 1
         try:
             event = parse(line)
-        except events.MalformedMessage as exc:
+        except malformed as exc:
             summary.rejected += 1
-            decision = {'time': summary.last_time, 'host': None,
-                        'action': REJECTED, 'reason': exc.reason,
-                        'line': number}
-            summary.count(decision)
+            decision = {'time': last, 'host': None, 'action': REJECTED,
+                        'reason': exc.reason, 'line': number}
+            count(decision)
             yield decision
             continue
         now = event.received_at
-        if summary.first_time is None:
-            summary.first_time = now
-        if summary.last_time is None or now > summary.last_time:
-            summary.last_time = now
-        for action in step(event, now):
-            decision = action.as_dict()
-            summary.count(decision)
-            yield decision
+        if first is None:
+            first = summary.first_time = now
+        if last is None or now > last:
+            last = summary.last_time = now
+        decided = step(event, now)
+        if decided:
+            summary.messages = messages
+            for action in decided:
+                decision = action.as_dict()
+                count(decision)
+                yield decision
+    summary.messages = messages
     summary.states = core.states()
 
 

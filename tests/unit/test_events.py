@@ -644,3 +644,13 @@ def test_heartbeat_line_round_trip_property(received_at, host, sequence,
         tuple(sorted(events.Check(n, r['ok'], r['detail'])
                      for n, r in checks.items())))
     assert not math.isnan(event.sent_at)
+
+
+def test_recording_lines_may_be_indented_but_not_followed_by_data():
+    line = events.recording_line(
+        5.0, 'freezer-dr-agent:h', events.HEARTBEAT,
+        {'host': 'h', 'sequence': 1, 'boot_id': 'b', 'sent_at': 4.0})
+    assert events.parse_recording_line('   ' + line + '  \n').host == 'h'
+    with pytest.raises(events.MalformedMessage) as raised:
+        events.parse_recording_line(line + ' {}')
+    assert 'extra data' in raised.value.reason
