@@ -1,0 +1,46 @@
+"""Drivers: monitors, fencers, evacuators and notifiers, loaded by name
+through stevedore from the namespaces below."""
+
+from stevedore import driver as stevedore_driver
+from stevedore import exception as stevedore_exception
+from stevedore import extension
+
+MONITORS = 'freezer_dr.monitors'
+FENCERS = 'freezer_dr.fencers'
+EVACUATORS = 'freezer_dr.evacuators'
+NOTIFIERS = 'freezer_dr.notifiers'
+NAMESPACES = (MONITORS, FENCERS, EVACUATORS, NOTIFIERS)
+
+
+class DriverNotFound(Exception):
+    """No plugin of that name, or it could not be loaded; says which."""
+
+
+def load(namespace, name, **kwargs):
+    """An instance of driver ``name`` of ``namespace``, built with
+    ``kwargs``.
+
+    :raises DriverNotFound: naming the namespace, the plugin and why.
+    """
+    try:
+        return stevedore_driver.DriverManager(
+            namespace, name, invoke_on_load=True, invoke_kwds=kwargs,
+            on_load_failure_callback=_reraise).driver
+    except stevedore_exception.NoMatches:
+        raise DriverNotFound('no %s driver named %r (installed: %s)'
+                             % (namespace, name,
+                                ', '.join(available(namespace)) or 'none')
+                             ) from None
+    except Exception as exc:
+        raise DriverNotFound('the %s driver %r cannot be loaded: %s: %s'
+                             % (namespace, name, type(exc).__name__, exc)
+                             ) from exc
+
+
+def available(namespace):
+    """Names of the installed drivers of ``namespace``, sorted."""
+    return sorted(extension.ExtensionManager(namespace).names())
+
+
+def _reraise(manager, entrypoint, exc):
+    raise exc
