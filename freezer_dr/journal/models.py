@@ -1,0 +1,45 @@
+"""SQLAlchemy tables of the journal. Change them only with a migration."""
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Recovery(Base):
+    """One recovery of one incarnation of a host."""
+
+    __tablename__ = 'recoveries'
+    __table_args__ = (sa.UniqueConstraint('host', 'incarnation',
+                                          name='uniq_recoveries_host_inc'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    host = sa.Column(sa.String(255), nullable=False, index=True)
+    incarnation = sa.Column(sa.String(64), nullable=False)
+    # running, done, failed
+    status = sa.Column(sa.String(16), nullable=False)
+    reason = sa.Column(sa.Text, nullable=False, default='')
+    created_at = sa.Column(sa.Float, nullable=False)
+    updated_at = sa.Column(sa.Float, nullable=False)
+
+
+class Step(Base):
+    """One step of a recovery: fence, isolate, evacuate, verify, notify, or
+    one per instance (``evacuate:<uuid>``)."""
+
+    __tablename__ = 'steps'
+    __table_args__ = (sa.UniqueConstraint('recovery_id', 'name',
+                                          name='uniq_steps_recovery_name'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    recovery_id = sa.Column(sa.Integer, sa.ForeignKey('recoveries.id'),
+                            nullable=False, index=True)
+    name = sa.Column(sa.String(128), nullable=False)
+    # started, done, failed, skipped
+    status = sa.Column(sa.String(16), nullable=False)
+    attempts = sa.Column(sa.Integer, nullable=False, default=1)
+    detail = sa.Column(sa.Text, nullable=False, default='')
+    started_at = sa.Column(sa.Float, nullable=False)
+    finished_at = sa.Column(sa.Float, nullable=True)

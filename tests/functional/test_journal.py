@@ -1,0 +1,153 @@
+"""The journal on sqlite, PostgreSQL and MariaDB (the machine's servers)."""
+
+import subprocess
+import threading
+import uuid
+
+from alembic import autogenerate
+from alembic import migration
+import pytest
+import sqlalchemy as sa
+
+from freezer_dr.journal import api
+from freezer_dr.journal import models
+from freezer_dr.journal import schema
+from tests.functional import conftest as fx
+
+POSTGRES = 'postgresql+psycopg2://postgres@127.0.0.1:5432/'
+MARIADB = 'mysql+pymysql://root@127.0.0.1:3306/'
+
+
+def _server_database(admin_url, name, create, drop):
+    admin = sa.create_engine(admin_url, isolation_level='AUTOCOMMIT')
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(create % name))
+    except sa.exc.OperationalError as exc:
+        pytest.fail('database server at %s is not available: %s'
+                    % (admin_url, exc))
+    yield admin_url.rsplit('/', 1)[0] + '/' + name
+    with admin.connect() as conn:
+        conn.execute(sa.text(drop % name))
+    admin.dispose()
+
+
+@pytest.fixture(params=['sqlite', 'postgresql', 'mariadb'])
+def url(request, tmp_path):
+    name = 'fdrtest_' + uuid.uuid4().hex[:8]
+    if request.param == 'sqlite':
+        yield 'sqlite:///%s' % (tmp_path / 'journal' / 'freezer-dr.sqlite')
+    elif request.param == 'postgresql':
+        yield from _server_database(POSTGRES + 'postgres', name,
+                                    'CREATE DATABASE %s',
+                                    'DROP DATABASE %s WITH (FORCE)')
+    else:
+        yield from _server_database(MARIADB, name,
+                                    'CREATE DATABASE %s',
+                                    'DROP DATABASE %s')
+
+
+@pytest.fixture
+def journal(url):
+    engine = schema.engine_for(url)
+    schema.sync(engine)
+    yield api.Journal(engine)
+    engine.dispose()
+
+
+def test_db_sync_creates_the_schema_and_is_idempotent(url, tmp_path):
+    conf = tmp_path / 'freezer-dr.conf'
+    conf.write_text('[database]\nconnection = %s\n' % url)
+    manage = [fx.command('freezer-dr-manage'), '--config-file', str(conf)]
+    first = subprocess.run(manage + ['db', 'sync'], capture_output=True,
+                           text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert 'upgraded from nothing to %s' % schema.head() in first.stdout
+    again = subprocess.run(manage + ['db', 'sync'], capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert 'already at revision %s' % schema.head() in again.stdout
+    version = subprocess.run(manage + ['db', 'version'], capture_output=True,
+                             text=True, timeout=120)
+    assert version.stdout.strip() == schema.head()
+    # The migrations build exactly what the models describe.
+    engine = schema.engine_for(url)
+    with engine.connect() as conn:
+        diff = autogenerate.compare_metadata(
+            migration.MigrationContext.configure(conn),
+            models.Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_one_recovery_per_incarnation(journal):
+    first = journal.begin('compute-1', 'boot-a', 'declared dead')
+    again = journal.begin('compute-1', 'boot-a', 'declared dead again')
+    assert first.created and not again.created
+    assert again.id == first.id and again.reason == 'declared dead'
+    other = journal.begin('compute-1', 'boot-b', 'rebooted, died again')
+    assert other.created and other.id != first.id
+
+
+def test_completed_steps_are_never_run_again(journal):
+    rec = journal.begin('compute-2', 'boot-a', 'dead')
+    assert journal.step_started(rec.id, 'fence') is None
+    journal.step_finished(rec.id, 'fence', api.DONE, 'power off confirmed')
+    assert journal.step_started(rec.id, 'fence') == api.DONE
+    # A step that failed or was interrupted may run again: attempts count.
+    assert journal.step_started(rec.id, 'evacuate:i-1') is None
+    journal.step_finished(rec.id, 'evacuate:i-1', api.FAILED, 'no host')
+    assert journal.step_started(rec.id, 'evacuate:i-1') is None
+    assert journal.step_started(rec.id, 'isolate') is None   # interrupted
+    assert journal.step_started(rec.id, 'isolate') is None
+    steps = {s.name: s for s in journal.steps(rec.id)}
+    assert steps['fence'].status == api.DONE
+    assert steps['fence'].detail == 'power off confirmed'
+    assert steps['evacuate:i-1'].attempts == 2
+    assert steps['isolate'].attempts == 2
+    assert [s.name for s in journal.steps(rec.id)] == [
+        'fence', 'evacuate:i-1', 'isolate']
+
+
+def test_unfinished_recoveries_are_listed_for_resuming(journal):
+    done = journal.begin('compute-3', 'b', 'dead')
+    journal.finish(done.id, api.DONE)
+    running = journal.begin('compute-4', 'b', 'dead')
+    failed = journal.begin('compute-5', 'b', 'dead')
+    journal.finish(failed.id, api.FAILED)
+    assert [r.host for r in journal.unfinished()] == ['compute-4']
+    journal.reopen(failed.id)
+    assert [r.id for r in journal.unfinished()] == [running.id, failed.id]
+    assert [r.host for r in journal.history('compute-3')] == ['compute-3']
+    with pytest.raises(ValueError):
+        journal.finish(done.id, 'maybe')
+    with pytest.raises(ValueError):
+        journal.step_finished(done.id, 'fence', 'half')
+
+
+def test_racing_engines_cannot_both_start_the_same_step(url, journal):
+    rec = journal.begin('compute-6', 'b', 'dead')
+    journal.step_started(rec.id, 'fence')
+    journal.step_finished(rec.id, 'fence', api.DONE)
+    engines = [schema.engine_for(url) for _ in range(4)]
+    journals = [api.Journal(e) for e in engines]
+    results = []
+    barrier = threading.Barrier(len(journals))
+
+    def race(j):
+        barrier.wait()
+        results.append((j.begin('compute-7', 'b', 'dead').created,
+                        j.step_started(rec.id, 'notify')))
+    threads = [threading.Thread(target=race, args=(j,)) for j in journals]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert sorted(created for created, _ in results) == [False] * 3 + [True]
+    # Every racer may (re)start a step that has not completed...
+    assert all(started is None for _, started in results)
+    assert journal.steps(rec.id)[-1].attempts == 4
+    # ...but none a completed one.
+    assert journal.step_started(rec.id, 'fence') == api.DONE
