@@ -15,7 +15,7 @@ def _script(command):
     return path
 
 
-@pytest.mark.parametrize('command', ['freezer-dr', 'freezer-dr-manage'])
+@pytest.mark.parametrize('command', ['freezer-dr'])
 def test_unbuilt_commands_say_so_and_exit_2(command):
     result = subprocess.run([_script(command)], capture_output=True, text=True,
                             timeout=60)
@@ -43,3 +43,10 @@ def test_bad_configuration_is_refused_with_exit_2(tmp_path, command):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert 'bad configuration' in result.stderr
+
+
+def test_manage_without_a_command_shows_usage_and_exits_2():
+    result = subprocess.run([_script('freezer-dr-manage')],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert '{db,recovery}' in result.stderr
