@@ -11,9 +11,11 @@ a 2-core machine with the broker on it: one consumer process 10,800 msg/s,
 two 17,700.
 
 Each worker also reports, ten times a second, when it last heard the
-engine's canary and its counters; the engine is deaf when no worker heard
-the canary for ``deaf_after`` seconds (a hung worker stops reporting, which
-also reads as deaf). A worker that dies is restarted.
+engine's canary and its counters. The broker spreads the canaries over the
+workers like any message, so every healthy worker hears some; the engine is
+deaf when any worker has not heard one for ``deaf_after`` seconds (a hung
+worker stops reporting, which reads the same). A worker that dies is
+restarted.
 """
 
 import logging
@@ -131,13 +133,15 @@ class HeartbeatWorkers:
                 self._spawn(number)
 
     def seconds_since_canary(self):
-        """Seconds since any worker last heard the canary (None if none
-        ever did)."""
+        """Seconds since the worker that heard the canary longest ago last
+        heard it (None until one has). The workers share the queue, so a
+        worker that cannot hear loses its share of every host's heartbeats:
+        one deaf worker makes the engine deaf."""
         heard = [s.last_canary for s in self._status
                  if s.last_canary is not None]
         if not heard:
             return None
-        return time.monotonic() - max(heard)
+        return time.monotonic() - min(heard)
 
     @property
     def counters(self):

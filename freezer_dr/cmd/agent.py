@@ -18,6 +18,7 @@ from freezer_dr import agent as agent_module
 from freezer_dr.agent import checks as checks_module
 from freezer_dr.cmd import engine as engine_cmd
 from freezer_dr.conf import CONF
+from freezer_dr.liveness import core as liveness_core
 
 LOG = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _announce(transport, host, enabled, reason):
                                           CONF.bus.heartbeat_topic, retry=3)
     try:
         agent_module.announce_maintenance(notifier, host, enabled, reason,
-                                          'freezer-dr-agent')
+                                          liveness_core.AGENT)
         return True
     except Exception as exc:
         LOG.warning('Could not announce maintenance %s: %s',

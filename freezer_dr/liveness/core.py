@@ -35,13 +35,22 @@ _NOTHING = ()
 
 NOVA_COMPUTE = 'nova-compute'
 
+# requested_by of the maintenance the agent announces on a planned shutdown.
+AGENT = 'freezer-dr-agent'
+
+# The agent numbers its heartbeats from 1 each time it starts: a sequence
+# number this low, below the last one seen on the same boot, is a restarted
+# agent, not a stale heartbeat.
+AGENT_RESTART_SEQUENCE = 2
+
 
 class _Host:
     """What the core knows of one host."""
 
     __slots__ = ('name', 'state', 'boot_id', 'sequence', 'last_heard',
                  'deadline', 'scheduled', 'history', 'suspect_since',
-                 'nova_down', 'skip_interval', 'held', 'noted')
+                 'nova_down', 'skip_interval', 'held', 'noted',
+                 'maintenance_by')
 
     def __init__(self, name):
         self.name = name
@@ -62,6 +71,8 @@ class _Host:
         # A note already given for this state (nova disagreeing, heartbeats
         # of an out-of-service host), not to be repeated.
         self.noted = False
+        # Who put the host in maintenance (the agent, or an operator).
+        self.maintenance_by = None
 
 
 class LivenessCore:
@@ -337,8 +348,13 @@ class LivenessCore:
                     % (ev.boot_id, h.boot_id), boot_id=ev.boot_id)]
                 h.boot_id = ev.boot_id
                 h.skip_interval = True
-            elif ev.sequence == h.sequence:
-                return _NOTHING     # a duplicate proves nothing
+            elif ev.sequence <= h.sequence and (
+                    ev.sequence > AGENT_RESTART_SEQUENCE or
+                    ev.sequence == h.sequence):
+                # A duplicate, or a stale heartbeat overtaken by newer ones
+                # (a redelivery, a slow worker): it proves nothing. A low
+                # sequence number is an agent that restarted on this boot.
+                return _NOTHING
             if h.skip_interval:
                 h.skip_interval = False
                 deadline = now + self._detector.allowed_silence(h.history)
@@ -434,6 +450,7 @@ class LivenessCore:
             was_suspect = h.state == st.SUSPECT
             self._transition(h, 'maintenance_on')
             h.scheduled = None
+            h.maintenance_by = ev.requested_by
             decided = [self._action(act.MAINTENANCE_ON, h.name,
                                     ev.reason or 'maintenance',
                                     requested_by=ev.requested_by)]
@@ -442,6 +459,15 @@ class LivenessCore:
             return decided
         if h.state != st.MAINTENANCE:
             return _NOTHING
+        if ev.requested_by == AGENT and h.maintenance_by != AGENT:
+            # The agent ends only the maintenance it announced itself (a
+            # planned shutdown); an operator's lasts until an operator
+            # ends it.
+            return [self._action(
+                act.REFUSED, h.name, 'maintenance off refused: it was '
+                'started by %s, not by the agent'
+                % (h.maintenance_by or 'an operator'),
+                requested_by=ev.requested_by)]
         self._transition(h, 'maintenance_off')
         return [self._action(act.MAINTENANCE_OFF, h.name,
                              (ev.reason or 'maintenance ended') +

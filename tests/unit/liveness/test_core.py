@@ -351,3 +351,57 @@ def test_fifty_thousand_hosts_cost_no_scan():
             at = T0 + second + n / 2000
             c.step(events.Heartbeat(at, 'h%d' % n, second + 1, 'b', at), at)
     assert len(c._timers) <= 2 * 2000
+
+
+def test_a_stale_heartbeat_does_not_bring_a_suspect_back():
+    cloud = Cloud(2)
+    cloud.run(30)
+    cloud.silent.add('compute-00')
+    cloud.run(1)
+    cloud.log += cloud.core.advance(cloud.now + 0.7)
+    assert cloud.core.state_of('compute-00') == states.SUSPECT
+    # An old heartbeat (sequence 12 of 30) turns up late.
+    at = cloud.now + 0.8
+    cloud.log += cloud.core.step(events.Heartbeat(
+        at, 'compute-00', 12, 'boot-compute-00', T0 + 11), at)
+    assert cloud.core.state_of('compute-00') == states.SUSPECT
+    cloud.run(5)
+    assert cloud.kinds('compute-00')[-1] == act.DECLARE_DEAD
+
+
+def test_an_agent_restart_on_the_same_boot_is_heard():
+    cloud = Cloud(1)
+    cloud.run(30)
+    cloud.seq['compute-00'] = 0         # the agent restarts: 1, 2, 3...
+    cloud.run(60)
+    assert cloud.kinds() == [act.UP]
+
+
+def test_the_agent_does_not_end_an_operators_maintenance():
+    cloud = Cloud(1)
+    cloud.run(10)
+    host = 'compute-00'
+    cloud.send(events.Maintenance(cloud.now, host, True, 'disk swap',
+                                  'operator'))
+    # The host reboots: its agent announces a planned shutdown, and its
+    # end when it starts again. The operator's maintenance stays.
+    cloud.send(events.Maintenance(cloud.now + 1, host, True, 'shutdown',
+                                  core.AGENT))
+    cloud.send(events.Maintenance(cloud.now + 60, host, False, 'started',
+                                  core.AGENT))
+    assert cloud.core.state_of(host) == states.MAINTENANCE
+    assert cloud.log[-1].kind == act.REFUSED
+    cloud.send(events.Maintenance(cloud.now + 70, host, False, 'done',
+                                  'operator'))
+    assert cloud.core.state_of(host) == states.UNKNOWN
+
+
+def test_the_agent_ends_its_own_planned_shutdown():
+    cloud = Cloud(1)
+    cloud.run(10)
+    host = 'compute-00'
+    cloud.send(events.Maintenance(cloud.now, host, True, 'shutdown',
+                                  core.AGENT))
+    cloud.send(events.Maintenance(cloud.now + 60, host, False, 'started',
+                                  core.AGENT))
+    assert cloud.core.state_of(host) == states.UNKNOWN
