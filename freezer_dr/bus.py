@@ -43,6 +43,7 @@ import uuid
 import kombu
 import oslo_messaging
 
+from freezer_dr import clock
 from freezer_dr import events
 
 LOG = logging.getLogger(__name__)
@@ -290,7 +291,7 @@ class HeartbeatConsumer(threading.Thread):
     def _on_message(self, message):
         self.counters.received += 1
         try:
-            raw = decode_notification(message.body, time.time())
+            raw = decode_notification(message.body, clock.now())
         except UndecodableMessage as exc:
             self.counters.undecodable += 1
             _log_dropped(self.counters.undecodable, 'heartbeat topic',
@@ -337,7 +338,7 @@ class _NovaEndpoint:
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         self._counters.received += 1
         try:
-            self._sink([RawMessage(time.time(), publisher_id, event_type,
+            self._sink([RawMessage(clock.now(), publisher_id, event_type,
                                    'INFO', payload)])
         except Exception:
             self._counters.sink_errors += 1

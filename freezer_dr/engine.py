@@ -9,12 +9,15 @@ recovery workflow exists, :class:`DryRunRunner` only logs what it would do,
 marked "DRY RUN".
 """
 
+import heapq
+import itertools
 import json
 import logging
 import queue
 import time
 
 from freezer_dr import bus
+from freezer_dr import clock as clock_module
 from freezer_dr import events
 from freezer_dr import replay
 from freezer_dr.liveness import actions as act
@@ -22,7 +25,14 @@ from freezer_dr.liveness import core as liveness_core
 
 LOG = logging.getLogger(__name__)
 
-SETTLE = 0.05
+# The core's time runs SETTLE seconds behind the engine's clock, and the
+# events received up to then are applied in the order they were received
+# (whichever worker or listener received them), then the timers: exactly
+# what a replay of the recording does.
+SETTLE = 0.1
+# Batches taken from the inbox per pass, so that a flood of messages cannot
+# keep the clock, the deafness check and the statistics from running.
+MAX_BATCHES_PER_PASS = 200
 
 
 class DryRunRunner:
@@ -49,6 +59,9 @@ class EngineCounters:
         self.events = 0
         self.malformed = 0
         self.actions = 0
+        # Events received before others already applied (a worker's batch
+        # arriving more than SETTLE late): applied at the core's time.
+        self.late = 0
 
 
 class Engine:
@@ -56,7 +69,7 @@ class Engine:
 
     def __init__(self, settings, runner, deaf_after, hearing,
                  decisions_file=None, tick_interval=0.1, stats_interval=60.0,
-                 clock=time.time):
+                 clock=clock_module.now):
         """
         :param hearing: callable returning the seconds since the engine last
             heard its own canary (None until the first one): the engine is
@@ -71,6 +84,11 @@ class Engine:
         self._stats_interval = stats_interval
         self._clock = clock
         self._inbox = queue.SimpleQueue()
+        # Events waiting for the horizon, as (received_at, order, event).
+        self._pending = []
+        self._order = itertools.count()
+        self._applied = float('-inf')
+        self._deaf = False
         self._decisions = open(decisions_file, 'a', encoding='utf-8') \
             if decisions_file else None
         # Objects with a ``counters`` attribute (bus.Counters), whose counts
@@ -90,27 +108,57 @@ class Engine:
     def run(self, stop):
         """Run until the ``stop`` event is set."""
         next_stats = time.monotonic() + self._stats_interval
-        inbox = self._inbox
         while not stop.is_set():
-            try:
-                batch = inbox.get(timeout=self._tick)
-            except queue.Empty:
-                batch = None
-            self._check_hearing()
-            while batch is not None:
-                self._apply_batch(batch)
-                try:
-                    batch = inbox.get_nowait()
-                except queue.Empty:
-                    batch = None
-            # Time runs SETTLE seconds behind the wall clock, so that a
-            # message received just before now is applied before the
-            # deadlines it beats (as a replay of the recording would).
-            self._carry_out(self.core.advance(self._clock() - SETTLE))
+            self.run_once(self._tick)
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + self._stats_interval
                 self.log_stats()
         self.close()
+
+    def run_once(self, timeout=0.0):
+        """One pass: take what arrived (waiting up to ``timeout``), check
+        hearing, apply the events up to the horizon in the order they were
+        received, let the core's time reach the horizon."""
+        inbox = self._inbox
+        pending = self._pending
+        order = self._order
+        try:
+            batch = inbox.get(timeout=timeout) if timeout else \
+                inbox.get_nowait()
+        except queue.Empty:
+            batch = None
+        taken = 0
+        while batch is not None:
+            for event in batch:
+                heapq.heappush(pending,
+                               (event.received_at, next(order), event))
+            taken += 1
+            if taken >= MAX_BATCHES_PER_PASS:
+                break
+            try:
+                batch = inbox.get_nowait()
+            except queue.Empty:
+                batch = None
+        self._check_hearing()
+        horizon = self._clock() - SETTLE
+        self._apply_until(horizon)
+        self._carry_out(self.core.advance(horizon))
+
+    def _apply_until(self, horizon):
+        pending = self._pending
+        step = self.core.step
+        applied = self._applied
+        while pending and pending[0][0] <= horizon:
+            received_at, _, event = heapq.heappop(pending)
+            if received_at < applied:
+                self.counters.late += 1
+            else:
+                applied = received_at
+            self.counters.events += 1
+            decided = step(event, received_at)
+            if decided:
+                self._carry_out(decided)
+        self._applied = applied
 
     def close(self):
         if self._decisions is not None:
@@ -127,30 +175,25 @@ class Engine:
         malformed = self.counters.malformed + sum(c.malformed
                                                   for c in counters)
         LOG.info('Engine: %d messages received, %d undecodable and %d '
-                 'malformed dropped, %d events, %d decisions; hosts: %s; '
-                 'bus %s', received, undecodable, malformed,
-                 self.counters.events, self.counters.actions,
+                 'malformed dropped, %d events (%d late), %d decisions; '
+                 'hosts: %s; bus %s', received, undecodable, malformed,
+                 self.counters.events, self.counters.late,
+                 self.counters.actions,
                  ', '.join('%d %s' % (n, s) for s, n in sorted(
                      states.items())) or 'none',
                  'heard' if self.core.bus_connected else 'DEAF')
-
-    def _apply_batch(self, batch):
-        step = self.core.step
-        self.counters.events += len(batch)
-        for event in batch:
-            decided = step(event, event.received_at)
-            if decided:
-                self._carry_out(decided)
 
     def _check_hearing(self):
         since = self._hearing()
         if since is None:
             return      # not connected yet: no host is known either
         deaf = since > self._deaf_after
-        if deaf == (not self.core.bus_connected):
+        if deaf == self._deaf:
             return
         now = self._clock()
-        self._carry_out(self.core.step(events.BusStatus(now, not deaf), now))
+        heapq.heappush(self._pending, (now, next(self._order),
+                                       events.BusStatus(now, not deaf)))
+        self._deaf = deaf
 
     def _carry_out(self, decided):
         for action in decided:

@@ -26,14 +26,16 @@ import threading
 import time
 
 from freezer_dr import bus
+from freezer_dr import clock
 
 LOG = logging.getLogger(__name__)
 
 _STATUS_INTERVAL = 0.1
 
 
-def _worker_main(conn, parent, args):
+def _worker_main(conn, parent, clock_offset, args):
     """Body of a worker process: consume, parse, send events and status."""
+    clock.set_offset(clock_offset)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     lock = threading.Lock()
@@ -93,7 +95,8 @@ class HeartbeatWorkers:
     def _spawn(self, number):
         receiving, sending = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=_worker_main, args=(sending, os.getpid(), self._args),
+            target=_worker_main,
+            args=(sending, os.getpid(), clock.offset(), self._args),
             name='heartbeat-worker-%d' % number, daemon=True)
         process.start()
         sending.close()
@@ -122,7 +125,9 @@ class HeartbeatWorkers:
                  status.undecodable, status.malformed) = message
         conn.close()
         process.join(1)
-        if self._stopping.is_set():
+        if self._stopping.is_set() or process.exitcode == -signal.SIGTERM:
+            # Stopped on purpose (by us, or with the whole engine's process
+            # group, as systemd does): not a failure to restart.
             return
         LOG.error('Heartbeat worker %d (pid %d) ended with %s; restarting '
                   'it', number, process.pid, process.exitcode)

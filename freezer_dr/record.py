@@ -1,8 +1,8 @@
 """Recording of bus messages, in the format freezer-dr-replay reads."""
 
 import threading
-import time
 
+from freezer_dr import clock as clock_module
 from freezer_dr import events
 
 
@@ -11,7 +11,8 @@ class Recorder:
     recording, flushed at once; writes ``freezer_dr.engine.bus`` lines when
     its own canary says it went deaf or hears again, as the engine would."""
 
-    def __init__(self, out, deaf_after, hearing, source, clock=time.time):
+    def __init__(self, out, deaf_after, hearing, source,
+                 clock=clock_module.now):
         self._out = out
         self._lock = threading.Lock()
         self._deaf_after = deaf_after

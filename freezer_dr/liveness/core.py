@@ -479,6 +479,11 @@ class LivenessCore:
             if not self._bus_up:
                 return _NOTHING
             self._bus_up = False
+            # The silence ahead is ours, not the hosts': the first interval
+            # after it (even one heard before the engine knows it hears
+            # again) must not teach the detectors a 30 s heartbeat interval.
+            for h in self._hosts.values():
+                h.skip_interval = True
             return [self._action(act.BUS_DOWN, None, 'the engine lost the '
                                  'bus: nobody is declared dead until it '
                                  'returns')]

@@ -405,3 +405,21 @@ def test_the_agent_ends_its_own_planned_shutdown():
     cloud.send(events.Maintenance(cloud.now + 60, host, False, 'started',
                                   core.AGENT))
     assert cloud.core.state_of(host) == states.UNKNOWN
+
+
+def test_heartbeats_heard_while_still_deaf_do_not_teach_the_outage_gap():
+    # The broker is back and the agents' heartbeats flow before the
+    # engine's canary says it hears again: the first interval spans the
+    # outage and must not be learnt (the host would then get 40 s).
+    cloud = Cloud(2)
+    cloud.run(20)
+    cloud.send(events.BusStatus(cloud.now, False))
+    cloud.now += 30
+    cloud.run(1)                        # heard, still "deaf"
+    cloud.send(events.BusStatus(cloud.now, True))
+    cloud.run(3)
+    cloud.silent.add('compute-01')
+    cloud.run(20)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-01']
+    assert dict(dead[0].details)['silence'] < 10

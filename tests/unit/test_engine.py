@@ -1,0 +1,74 @@
+"""The engine's loop with a virtual clock: events from several workers are
+applied in the order they were received, as a replay would."""
+
+from freezer_dr import engine as engine_module
+from freezer_dr import events
+from freezer_dr.liveness import settings
+
+
+class Runner:
+    def __init__(self):
+        self.done = []
+
+    def carry_out(self, action):
+        self.done.append((action.kind, action.host))
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def _engine(clock, hearing=lambda: None):
+    runner = Runner()
+    engine = engine_module.Engine(settings.LivenessSettings(), runner,
+                                  deaf_after=1.5, hearing=hearing,
+                                  clock=clock)
+    return engine, runner
+
+
+def _beat(at, host, seq):
+    return events.Heartbeat(at, host, seq, 'boot-' + host, at)
+
+
+def test_batches_from_two_workers_are_applied_in_received_order():
+    clock = Clock(100.0)
+    engine, runner = _engine(clock)
+    for second in range(20):
+        engine.deliver_events([_beat(100.0 + second, 'x', second + 1),
+                               _beat(100.0 + second, 'y', second + 1)])
+    clock.now = 120.0
+    engine.run_once()
+    last = 119.0
+    # x is suspect 2.7 s after its last heartbeat.
+    clock.now = last + 2.7 + engine_module.SETTLE
+    engine.run_once()
+    assert ('suspect', 'x') in runner.done
+    # Worker B hands over y's heartbeat of last+4.01 before worker A hands
+    # over x's of last+3.4 (received first): x's counts, x is not dead.
+    engine.deliver_events([_beat(last + 4.01, 'y', 21)])
+    engine.deliver_events([_beat(last + 3.4, 'x', 21)])
+    clock.now = last + 4.2 + engine_module.SETTLE
+    engine.run_once()
+    assert ('declare_dead', 'x') not in runner.done
+    assert ('alive', 'x') in runner.done
+    assert engine.counters.late == 0
+
+
+def test_deafness_reaches_the_core_in_time_order():
+    clock = Clock(100.0)
+    heard = {'since': 0.0}
+    engine, runner = _engine(clock, hearing=lambda: heard['since'])
+    engine.deliver_events([_beat(100.0, 'x', 1)])
+    clock.now = 100.5
+    engine.run_once()
+    heard['since'] = 2.0            # no canary for 2 s: deaf
+    clock.now = 101.0
+    engine.run_once()
+    clock.now = 130.0
+    engine.run_once()
+    assert ('bus_down', None) in runner.done
+    assert ('declare_dead', 'x') not in runner.done
