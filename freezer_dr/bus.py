@@ -115,6 +115,31 @@ def encode_notification(publisher_id, event_type, payload, priority='INFO'):
                        'oslo.message': json.dumps(message)})
 
 
+def publish_confirmed(url, exchange, topic, body, timeout=10.0):
+    """Publish one notification body and wait for the broker to confirm it.
+
+    oslo.messaging's Notifier logs and swallows every delivery error, which
+    is right for heartbeats but not for an announcement an operator relies
+    on (maintenance): this raises when the broker did not take the message.
+    The exchange is not declared: publishing to one that no engine or
+    agent has declared fails too.
+    """
+    with kombu.Connection(url, connect_timeout=min(timeout, 5.0),
+                          transport_options={'confirm_publish': True}
+                          ) as conn:
+        conn.ensure_connection(max_retries=3, interval_start=0.5,
+                               interval_step=1.0, timeout=timeout)
+        producer = kombu.Producer(conn.channel(), serializer=None,
+                                  auto_declare=False,
+                                  exchange=kombu.Exchange(exchange,
+                                                          type='topic',
+                                                          durable=False))
+        producer.publish(body, routing_key=topic + '.info',
+                         content_type='application/json',
+                         content_encoding='utf-8', declare=[],
+                         timeout=timeout)
+
+
 def kombu_url(conf, url=None):
     """The kombu URL (failover list) of oslo.messaging's transport_url."""
     parsed = oslo_messaging.TransportURL.parse(conf, url)

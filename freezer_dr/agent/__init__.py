@@ -21,6 +21,7 @@ import uuid
 
 import oslo_messaging
 
+from freezer_dr import bus
 from freezer_dr import events
 
 LOG = logging.getLogger(__name__)
@@ -62,7 +63,10 @@ class Agent:
         self.failed = 0
 
     def heartbeat(self):
-        """Publish one heartbeat; return whether it was handed to the bus."""
+        """Publish one heartbeat. Returns False (and counts it) when the
+        notifier raised; note that oslo.messaging's notifier logs and
+        swallows delivery errors itself, so ``sent`` counts attempts handed
+        to it, not heartbeats the broker took."""
         payload = {'host': self.host, 'sequence': next(self._sequence),
                    'boot_id': self.boot_id, 'sent_at': self._clock(),
                    'checks': self._results()}
@@ -89,11 +93,18 @@ class Agent:
             stop.wait(delay)
 
 
-def announce_maintenance(notifier, host, enabled, reason, requested_by):
-    """Publish a maintenance notification for ``host``."""
-    notifier.info({}, events.MAINTENANCE, {
-        'host': host, 'enabled': enabled, 'reason': reason,
-        'requested_by': requested_by})
+def announce_maintenance(url, exchange, topic, host, enabled, reason,
+                         requested_by):
+    """Publish a maintenance notification for ``host`` and wait for the
+    broker to confirm it.
+
+    :raises Exception: when the broker did not take it (the operator must
+        know that the engine was not told).
+    """
+    bus.publish_confirmed(url, exchange, topic, bus.encode_notification(
+        'freezer-dr-agent:' + host, events.MAINTENANCE, {
+            'host': host, 'enabled': enabled, 'reason': reason,
+            'requested_by': requested_by}))
 
 
 class ShutdownMemory:

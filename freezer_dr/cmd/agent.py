@@ -15,6 +15,7 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from freezer_dr import agent as agent_module
+from freezer_dr import bus
 from freezer_dr.agent import checks as checks_module
 from freezer_dr.cmd import engine as engine_cmd
 from freezer_dr.conf import CONF
@@ -46,16 +47,16 @@ def main(argv=None):
     host = conf.host
     memory = agent_module.ShutdownMemory(conf.state_file)
     if CONF.maintenance:
-        notifier = agent_module.make_notifier(
-            transport, host, CONF.bus.heartbeat_topic, retry=3)
         enabled = CONF.maintenance == 'on'
         try:
             agent_module.announce_maintenance(
-                notifier, host, enabled, CONF.reason or 'operator request',
-                'operator')
+                bus.kombu_url(CONF, CONF.transport_url),
+                CONF.bus.heartbeat_exchange, CONF.bus.heartbeat_topic, host,
+                enabled, CONF.reason or 'operator request', 'operator')
         except Exception as exc:
-            sys.stderr.write('freezer-dr-agent: could not announce '
-                             'maintenance: %s\n' % exc)
+            sys.stderr.write('freezer-dr-agent: maintenance %s was NOT '
+                             'announced: %s: %s\n' % (
+                                 CONF.maintenance, type(exc).__name__, exc))
             return 1
         print('%s: maintenance %s announced' % (host, CONF.maintenance))
         return 0
@@ -80,9 +81,9 @@ def run(transport, host, conf, memory):
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     if memory.announced():
-        _announce(transport, host, False, 'agent started after a planned '
-                  'shutdown')
-        memory.remember(False)
+        if _announce(transport, host, False, 'agent started after a '
+                     'planned shutdown'):
+            memory.remember(False)
     LOG.info('freezer-dr-agent for host %s (boot %s): heartbeat every '
              '%.2f s on topic %s', host, agent.boot_id,
              conf.heartbeat_interval, CONF.bus.heartbeat_topic)
@@ -98,15 +99,15 @@ def run(transport, host, conf, memory):
 
 
 def _announce(transport, host, enabled, reason):
-    notifier = agent_module.make_notifier(transport, host,
-                                          CONF.bus.heartbeat_topic, retry=3)
     try:
-        agent_module.announce_maintenance(notifier, host, enabled, reason,
-                                          liveness_core.AGENT)
+        agent_module.announce_maintenance(
+            bus.kombu_url(CONF, CONF.transport_url),
+            CONF.bus.heartbeat_exchange, CONF.bus.heartbeat_topic, host,
+            enabled, reason, liveness_core.AGENT)
         return True
     except Exception as exc:
-        LOG.warning('Could not announce maintenance %s: %s',
-                    'on' if enabled else 'off', exc)
+        LOG.error('Maintenance %s was NOT announced: %s: %s',
+                  'on' if enabled else 'off', type(exc).__name__, exc)
         return False
 
 

@@ -156,3 +156,14 @@ def test_maintenance_command(make_cloud, processes):
                      message='maintenance on')
     assert on[0]['reason'] == 'kernel upgrade'
     assert on[0]['requested_by'] == 'operator'
+
+
+def test_maintenance_command_fails_loudly_when_the_broker_is_away(tmp_path):
+    conf = tmp_path / 'freezer-dr.conf'
+    conf.write_text('[DEFAULT]\ntransport_url = rabbit://guest:guest@'
+                    '127.0.0.1:1/\n[agent]\nhost = nowhere\n')
+    result = subprocess.run(
+        [fx.command('freezer-dr-agent'), '--config-file', str(conf),
+         '--maintenance', 'on'], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert 'maintenance on was NOT announced' in result.stderr
