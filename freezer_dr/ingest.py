@@ -31,6 +31,9 @@ from freezer_dr import clock
 LOG = logging.getLogger(__name__)
 
 _STATUS_INTERVAL = 0.1
+# A worker that has not reported for this long is hung: it is killed (and
+# so restarted).
+_HUNG_AFTER = 10.0
 
 
 def _worker_main(conn, parent, clock_offset, args):
@@ -66,6 +69,7 @@ def _worker_main(conn, parent, clock_offset, args):
 
 class _Status:
     def __init__(self):
+        self.reported = time.monotonic()
         self.last_canary = None
         self.connected = False
         self.received = 0
@@ -81,16 +85,22 @@ class HeartbeatWorkers:
         self._count = count
         self._deliver = deliver_events
         self._args = consumer_args
-        self._context = multiprocessing.get_context('fork')
+        # spawn, not fork: a worker is restarted while the engine runs
+        # threads, and a forked child could inherit a lock one of them held.
+        self._context = multiprocessing.get_context('spawn')
         self._status = [_Status() for _ in range(count)]
         self._processes = [None] * count
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        self._failures = [0] * count
+        self._started = [0.0] * count
         self.restarts = 0
 
     def start(self):
         for number in range(self._count):
             self._spawn(number)
+        threading.Thread(target=self._supervise, name='heartbeat-workers',
+                         daemon=True).start()
 
     def _spawn(self, number):
         receiving, sending = self._context.Pipe(duplex=False)
@@ -101,6 +111,8 @@ class HeartbeatWorkers:
         process.start()
         sending.close()
         self._processes[number] = process
+        self._started[number] = time.monotonic()
+        self._status[number].reported = time.monotonic()
         threading.Thread(target=self._receive,
                          args=(number, process, receiving),
                          name='heartbeat-worker-%d-receiver' % number,
@@ -123,19 +135,40 @@ class HeartbeatWorkers:
             else:
                 (_, status.last_canary, status.connected, status.received,
                  status.undecodable, status.malformed) = message
+                status.reported = time.monotonic()
         conn.close()
         process.join(1)
         if self._stopping.is_set() or process.exitcode == -signal.SIGTERM:
             # Stopped on purpose (by us, or with the whole engine's process
             # group, as systemd does): not a failure to restart.
             return
+        self.restarts += 1
+        status.connected = False
+        # Back off when a worker keeps dying: 1, 2, 4 ... 30 s.
+        delay = min(2.0 ** min(self._failures[number], 5), 30.0)
+        if time.monotonic() - self._started[number] > 60:
+            self._failures[number] = 0
+            delay = 1.0
+        self._failures[number] += 1
         LOG.error('Heartbeat worker %d (pid %d) ended with %s; restarting '
-                  'it', number, process.pid, process.exitcode)
+                  'it in %.0f s', number, process.pid, process.exitcode,
+                  delay)
+        if self._stopping.wait(delay):
+            return
         with self._lock:
-            self.restarts += 1
-            status.connected = False
             if not self._stopping.is_set():
                 self._spawn(number)
+
+    def _supervise(self):
+        while not self._stopping.wait(1.0):
+            for number, status in enumerate(self._status):
+                process = self._processes[number]
+                if process is not None and process.is_alive() and \
+                        time.monotonic() - status.reported > _HUNG_AFTER:
+                    LOG.error('Heartbeat worker %d (pid %d) has not reported '
+                              'for %.0f s: killing it', number, process.pid,
+                              _HUNG_AFTER)
+                    process.kill()
 
     def seconds_since_canary(self):
         """Seconds since the worker that heard the canary longest ago last

@@ -1,6 +1,7 @@
 """The engine, agents and recorder on the real RabbitMQ."""
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -167,3 +168,22 @@ def test_maintenance_command_fails_loudly_when_the_broker_is_away(tmp_path):
          '--maintenance', 'on'], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert 'maintenance on was NOT announced' in result.stderr
+
+
+def test_a_killed_heartbeat_worker_is_restarted(make_cloud, processes):
+    cloud = make_cloud()
+    engine = fx.start_engine(processes, cloud)
+    fx.start_agent(processes, cloud, 'steady')
+    _up(cloud, 1)
+    started = fx.wait_for(
+        lambda: [line for line in engine.log().splitlines()
+                 if 'Heartbeat worker 0 started' in line], 30,
+        message='worker 0 started')
+    pid = int(started[0].split('(pid ')[1].rstrip(')'))
+    os.kill(pid, signal.SIGKILL)
+    fx.wait_for(lambda: engine.log().count('Heartbeat worker 0 started')
+                >= 2, 30, message='worker 0 restarted')
+    # The host stayed up all along (the other worker, then both).
+    time.sleep(WINDOW + 1)
+    assert cloud.of('declare_dead') == []
+    assert engine.alive()
