@@ -84,11 +84,19 @@ def kombu_baseline(url, exchange, queue, count):
 
 def engine_rate(consumer, engine, count):
     stop = threading.Event()
-    began = time.perf_counter()
-    consumer.start()        # workers fork before the engine thread exists
+    consumer.start()
     thread = threading.Thread(target=engine.run, args=(stop,), daemon=True)
     thread.start()
     deadline = time.monotonic() + 300
+    # Timed from the first message a consumer takes from the queue
+    # (workers report every 0.1 s, so their start is seen up to 0.1 s
+    # late): starting the worker processes (about 2 s of imports) is not
+    # ingest.
+    while consumer.counters.received == 0:
+        if time.monotonic() > deadline:
+            raise SystemExit('the engine received nothing')
+        time.sleep(0.0005)
+    began = time.perf_counter()
     while engine.counters.events < count:
         if time.monotonic() > deadline:
             raise SystemExit('the engine did not ingest %d messages in time'
@@ -130,7 +138,7 @@ def main():
 
     def new_engine():
         return engine_module.Engine(settings, NullRunner(), deaf_after=1e9,
-                                    hearing=lambda: None,
+                                      hearing=lambda: None,
                                     stats_interval=1e9)
     args = dict(url=args.url, exchange=prefix, topic=topic,
                 queue=prefix + '_engine', canary_id=prefix)
