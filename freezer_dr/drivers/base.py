@@ -49,5 +49,7 @@ class Evacuator(abc.ABC):
 
     @abc.abstractmethod
     def evacuate(self, host):
-        """Evacuate every instance of ``host``; return per-instance
-        results."""
+        """Evacuate every instance of ``host``; return one dict per
+        instance: ``{'id': ..., 'ok': bool, 'detail': str}``. Must be safe
+        to call again for the same host (an instance already rebuilt
+        elsewhere is reported ok, not evacuated twice)."""

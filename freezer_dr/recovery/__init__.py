@@ -1,0 +1,1 @@
+"""Recovery of a dead host: fence -> isolate -> evacuate -> notify."""

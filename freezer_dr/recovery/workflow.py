@@ -1,0 +1,164 @@
+"""The recovery workflow: small named steps, journaled, resumable.
+
+Each step is a function of the host returning a :class:`StepResult`
+(done, failed or skipped, with the reason): no exceptions for control
+flow. The journal records every step before it starts and after it ends,
+keyed by host and incarnation, so running the same recovery again (after
+the engine was killed, or by a newly elected engine) skips the steps that
+completed and resumes at the one that did not.
+
+Safety rule 1: the evacuation step runs only after a fence step that
+confirmed power-off, unless the operator set an explicit override for that
+host, which is logged and journaled.
+"""
+
+import logging
+import time
+import typing
+
+from freezer_dr.journal import api as journal_api
+
+LOG = logging.getLogger(__name__)
+
+FENCE = 'fence'
+ISOLATE = 'isolate'
+EVACUATE = 'evacuate'
+NOTIFY = 'notify'
+STEPS = (FENCE, ISOLATE, EVACUATE, NOTIFY)
+
+
+class StepResult(typing.NamedTuple):
+    status: str         # done, failed or skipped
+    detail: str
+
+
+def done(detail):
+    return StepResult(journal_api.DONE, detail)
+
+
+def failed(detail):
+    return StepResult(journal_api.FAILED, detail)
+
+
+def skipped(detail):
+    return StepResult(journal_api.SKIPPED, detail)
+
+
+class Outcome(typing.NamedTuple):
+    host: str
+    incarnation: str
+    recovered: bool
+    steps: tuple        # ((name, StepResult or 'already done'), ...)
+
+
+class Workflow:
+    """Runs the steps of one host's recovery against the journal.
+
+    :param fencer: a freezer_dr.drivers.base.Fencer.
+    :param isolate: callable(host) -> StepResult (nova force-down and
+        disable), or None when not configured (the step is skipped, said so).
+    :param evacuator: a freezer_dr.drivers.base.Evacuator.
+    :param notifier: a freezer_dr.drivers.base.Notifier.
+    :param unfenced_evacuation: hosts the operator allowed to be evacuated
+        without a confirmed fence (safety rule 1's override).
+    """
+
+    def __init__(self, journal, fencer, evacuator, notifier, isolate=None,
+                 unfenced_evacuation=frozenset(), clock=time.monotonic):
+        self._journal = journal
+        self._fencer = fencer
+        self._evacuator = evacuator
+        self._notifier = notifier
+        self._isolate = isolate
+        self._override = frozenset(unfenced_evacuation)
+        self._clock = clock
+
+    def run(self, host, incarnation, reason):
+        """Recover this incarnation of ``host`` (or resume its recovery);
+        return the :class:`Outcome`."""
+        record = self._journal.begin(host, incarnation, reason)
+        if record.status == journal_api.DONE:
+            LOG.info('Recovery of %s (incarnation %s) already done',
+                     host, incarnation)
+            return Outcome(host, incarnation, True, ())
+        results = []
+        recovered = True
+        for name in STEPS:
+            previous = self._journal.step_started(record.id, name)
+            if previous in journal_api.STEP_FINAL:
+                results.append((name, 'already ' + previous))
+                continue
+            began = self._clock()
+            result = self._run_step(name, host, record.id, reason)
+            self._journal.step_finished(record.id, name, result.status,
+                                        result.detail)
+            LOG.info('Recovery of %s: %s %s in %.2f s: %s', host, name,
+                     result.status, self._clock() - began, result.detail)
+            results.append((name, result))
+            if result.status == journal_api.FAILED and name != NOTIFY:
+                recovered = False
+                self._notify_failure(host, name, result)
+                break
+        self._journal.finish(record.id, journal_api.DONE if recovered
+                             else journal_api.FAILED)
+        return Outcome(host, incarnation, recovered, tuple(results))
+
+    def _run_step(self, name, host, recovery_id, reason):
+        try:
+            if name == FENCE:
+                return self._fence(host)
+            if name == ISOLATE:
+                if self._isolate is None:
+                    return skipped('no nova isolation configured')
+                return self._isolate(host)
+            if name == EVACUATE:
+                return self._evacuate(host, recovery_id)
+            return self._notify(host, reason)
+        except Exception as exc:    # a driver bug must not lose the journal
+            LOG.exception('Recovery of %s: step %s raised', host, name)
+            return failed('%s raised %s: %s' % (name, type(exc).__name__,
+                                                 exc))
+
+    def _fence(self, host):
+        result = self._fencer.fence(host)
+        if result.confirmed:
+            return done(result.detail)
+        if host in self._override:
+            LOG.warning('Recovery of %s: power-off NOT confirmed (%s); '
+                        'evacuating anyway: the operator set the unfenced '
+                        'evacuation override for this host', host,
+                        result.detail)
+            return done('NOT confirmed, operator override: %s'
+                        % result.detail)
+        return failed('power-off not confirmed (%s): no evacuation '
+                      '(safety rule 1)' % result.detail)
+
+    def _evacuate(self, host, recovery_id):
+        fence = [s for s in self._journal.steps(recovery_id)
+                 if s.name == FENCE]
+        if not fence or fence[0].status != journal_api.DONE:
+            return failed('the fence step has not completed: no evacuation')
+        instances = self._evacuator.evacuate(host)
+        bad = [i for i in instances if not i.get('ok')]
+        if bad:
+            return failed('%d of %d instances not evacuated: %s' % (
+                len(bad), len(instances),
+                ', '.join('%s (%s)' % (i.get('id'), i.get('detail', ''))
+                          for i in bad)))
+        return done('%d instances evacuated' % len(instances))
+
+    def _notify(self, host, reason):
+        sent = self._notifier.notify(
+            'freezer-dr recovered host %s' % host,
+            'Host %s was declared dead (%s), fenced and its instances '
+            'evacuated.' % (host, reason), {'host': host})
+        return done(sent)
+
+    def _notify_failure(self, host, step, result):
+        try:
+            self._notifier.notify(
+                'freezer-dr could NOT recover host %s' % host,
+                'Step %s failed: %s. An operator must act.'
+                % (step, result.detail), {'host': host, 'step': step})
+        except Exception:
+            LOG.exception('Could not notify the failed recovery of %s', host)
