@@ -22,7 +22,7 @@ def test_a_missing_driver_is_named_with_what_is_installed():
         drivers.load(drivers.FENCERS, 'ipmi-typo')
     message = str(raised.value)
     assert "no freezer_dr.fencers driver named 'ipmi-typo'" in message
-    assert 'installed: noop' in message
+    assert 'installed: ipmi, noop' in message
 
 
 def test_the_noop_fencer_cannot_confirm():
@@ -30,3 +30,12 @@ def test_the_noop_fencer_cannot_confirm():
     result = fencer.fence('compute-1')
     assert fencer.CAN_CONFIRM is False
     assert result.confirmed is False and 'nothing was done' in result.detail
+
+
+def test_a_broken_driver_is_refused_with_the_reason(tmp_path):
+    with pytest.raises(drivers.DriverNotFound) as raised:
+        drivers.load(drivers.FENCERS, 'ipmi',
+                     credentials_file=str(tmp_path / 'missing.yml'))
+    assert "the freezer_dr.fencers driver 'ipmi' cannot be loaded" in \
+        str(raised.value)
+    assert 'missing.yml' in str(raised.value)
