@@ -159,6 +159,35 @@ def kombu_url(conf, url=None):
     return ';'.join(urls)
 
 
+class Hearing:
+    """Whether a consumer can hear the bus, from the seconds since its own
+    canary came back (``since``, a callable returning None until the first
+    one). ``change()`` returns None, or the new state (True: hears again,
+    False: deaf) the first time it differs from the last one reported.
+    Before the first canary nothing is reported: no host is known yet."""
+
+    def __init__(self, since, deaf_after):
+        self._since = since
+        self._deaf_after = deaf_after
+        self._deaf = False
+
+    def change(self):
+        since = self._since()
+        if since is None:
+            return None
+        deaf = since > self._deaf_after
+        if deaf == self._deaf:
+            return None
+        self._deaf = deaf
+        return not deaf
+
+
+def worth_logging(count):
+    """Log the first 100 of a kind, then one in 1,000, so that a flood of
+    bad messages cannot flood the log."""
+    return count <= 100 or count % 1000 == 0
+
+
 class Counters:
     """What a consumer did, for logs, tests and benchmarks."""
 
@@ -341,9 +370,7 @@ class HeartbeatConsumer(threading.Thread):
 
 
 def _log_dropped(count, source, reason, body):
-    """Log a dropped message: every one of the first 100, then one in
-    1,000, so that a flood cannot flood the log."""
-    if count <= 100 or count % 1000 == 0:
+    if worth_logging(count):
         sample = body[:200] if isinstance(body, (bytes, str)) else body
         LOG.warning('Dropped an undecodable message from the %s (%d so '
                     'far): %s; body starts %r', source, count, reason,
@@ -402,7 +429,7 @@ def parse_batch(batch, counters):
                                 raw.payload, raw.received_at, raw.priority))
         except events.MalformedMessage as exc:
             counters.malformed += 1
-            if counters.malformed <= 100 or counters.malformed % 1000 == 0:
+            if worth_logging(counters.malformed):
                 LOG.warning('Dropped a malformed %s message from %s (%d so '
                             'far): %s', str(raw.event_type)[:80],
                             str(raw.publisher_id)[:80], counters.malformed,

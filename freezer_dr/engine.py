@@ -78,8 +78,7 @@ class Engine:
         self.core = liveness_core.LivenessCore(settings)
         self.counters = EngineCounters()
         self._runner = runner
-        self._deaf_after = deaf_after
-        self._hearing = hearing
+        self._hearing = bus.Hearing(hearing, deaf_after)
         self._tick = tick_interval
         self._stats_interval = stats_interval
         self._clock = clock
@@ -88,7 +87,6 @@ class Engine:
         self._pending = []
         self._order = itertools.count()
         self._applied = float('-inf')
-        self._deaf = False
         self._decisions = open(decisions_file, 'a', encoding='utf-8') \
             if decisions_file else None
         # Objects with a ``counters`` attribute (bus.Counters), whose counts
@@ -184,16 +182,12 @@ class Engine:
                  'heard' if self.core.bus_connected else 'DEAF')
 
     def _check_hearing(self):
-        since = self._hearing()
-        if since is None:
-            return      # not connected yet: no host is known either
-        deaf = since > self._deaf_after
-        if deaf == self._deaf:
+        connected = self._hearing.change()
+        if connected is None:
             return
         now = self._clock()
         heapq.heappush(self._pending, (now, next(self._order),
-                                       events.BusStatus(now, not deaf)))
-        self._deaf = deaf
+                                       events.BusStatus(now, connected)))
 
     def _carry_out(self, decided):
         for action in decided:

@@ -2,6 +2,7 @@
 
 import threading
 
+from freezer_dr import bus
 from freezer_dr import clock as clock_module
 from freezer_dr import events
 
@@ -15,11 +16,9 @@ class Recorder:
                  clock=clock_module.now):
         self._out = out
         self._lock = threading.Lock()
-        self._deaf_after = deaf_after
-        self._hearing = hearing
+        self._hearing = bus.Hearing(hearing, deaf_after)
         self._source = source
         self._clock = clock
-        self._deaf = False
         self.written = 0
         with self._lock:
             self._write(events.recording_header(
@@ -38,14 +37,10 @@ class Recorder:
             self.written += len(batch)
 
     def check_hearing(self):
-        since = self._hearing()
-        if since is None:
+        connected = self._hearing.change()
+        if connected is None:
             return
-        deaf = since > self._deaf_after
-        if deaf == self._deaf:
-            return
-        self._deaf = deaf
         with self._lock:
             self._write(events.recording_line(
                 self._clock(), self._source, events.BUS_STATUS,
-                {'connected': not deaf}))
+                {'connected': connected}))

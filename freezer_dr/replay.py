@@ -71,7 +71,6 @@ def decisions(lines, settings, summary=None):
             last = summary.last_time = now
         decided = step(event, now)
         if decided:
-            summary.messages = messages
             for action in decided:
                 decision = action.as_dict()
                 count(decision)
