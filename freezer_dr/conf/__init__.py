@@ -12,9 +12,11 @@ from freezer_dr.conf import bus
 from freezer_dr.conf import database
 from freezer_dr.conf import engine
 from freezer_dr.conf import liveness
+from freezer_dr.conf import recovery
 from freezer_dr.conf import storm_guard
 
 CONF = cfg.CONF
 
-for _module in (agent, bus, database, engine, liveness, storm_guard):
+for _module in (agent, bus, database, engine, liveness, recovery,
+                storm_guard):
     _module.register_opts(CONF)

@@ -5,9 +5,11 @@ from freezer_dr.conf import bus
 from freezer_dr.conf import database
 from freezer_dr.conf import engine
 from freezer_dr.conf import liveness
+from freezer_dr.conf import recovery
 from freezer_dr.conf import storm_guard
 
-_MODULES = (agent, bus, database, engine, liveness, storm_guard)
+_MODULES = (agent, bus, database, engine, liveness, recovery,
+            storm_guard)
 
 
 def list_opts():

@@ -15,6 +15,9 @@ LOG = logging.getLogger(__name__)
 class NoopFencer(base.Fencer):
     CAN_CONFIRM = False
 
+    def __init__(self, conf=None):
+        pass
+
     def fence(self, host):
         LOG.warning('noop fencer: %s was NOT powered off', host)
         return base.FenceResult(host, False, 'noop fencer: nothing was done, '
@@ -22,8 +25,19 @@ class NoopFencer(base.Fencer):
 
 
 class LogNotifier(base.Notifier):
-    def notify(self, subject, body, details):
-        LOG.warning('%s\n%s', subject, body)
+    def __init__(self, conf=None):
+        pass
+
+    def notify(self, report):
+        LOG.warning('%s', report.summary)
+        for step in report.steps:
+            LOG.warning('  %s: %s in %.2f s: %s', step.name, step.status,
+                        step.seconds, step.detail)
+        for instance in report.instances:
+            LOG.warning('  instance %s (%s, project %s): %s -> %s: %s',
+                        instance.id, instance.name, instance.project_id,
+                        'evacuated' if instance.ok else 'NOT evacuated',
+                        instance.target_host or '?', instance.detail)
         return 'logged'
 
 
@@ -31,11 +45,17 @@ class NoFailuresMonitor(base.Monitor):
     """Reports no failed host (the one-shot command then prints
     "No failed nodes")."""
 
+    def __init__(self, conf=None):
+        pass
+
     def failed_hosts(self):
         return []
 
 
 class NoopEvacuator(base.Evacuator):
+    def __init__(self, conf=None):
+        pass
+
     def evacuate(self, host):
         LOG.warning('noop evacuator: the instances of %s were NOT '
                     'evacuated', host)

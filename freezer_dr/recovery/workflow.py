@@ -12,10 +12,12 @@ confirmed power-off, unless the operator set an explicit override for that
 host, which is logged and journaled.
 """
 
+import json
 import logging
 import time
 import typing
 
+from freezer_dr.drivers import base
 from freezer_dr.journal import api as journal_api
 
 LOG = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ ISOLATE = 'isolate'
 EVACUATE = 'evacuate'
 NOTIFY = 'notify'
 STEPS = (FENCE, ISOLATE, EVACUATE, NOTIFY)
+#: Journal steps named ``instance:<uuid>`` hold one instance's result.
+INSTANCE_PREFIX = 'instance:'
 
 
 class StepResult(typing.NamedTuple):
@@ -89,7 +93,8 @@ class Workflow:
                 results.append((name, 'already ' + previous))
                 continue
             began = self._clock()
-            result = self._run_step(name, host, record.id, reason)
+            result = self._run_step(name, host, incarnation, record.id,
+                                    reason)
             self._journal.step_finished(record.id, name, result.status,
                                         result.detail)
             LOG.info('Recovery of %s: %s %s in %.2f s: %s', host, name,
@@ -97,13 +102,14 @@ class Workflow:
             results.append((name, result))
             if result.status == journal_api.FAILED and name != NOTIFY:
                 recovered = False
-                self._notify_failure(host, name, result)
+                self._notify_failure(host, incarnation, record.id, reason,
+                                     name)
                 break
         self._journal.finish(record.id, journal_api.DONE if recovered
                              else journal_api.FAILED)
         return Outcome(host, incarnation, recovered, tuple(results))
 
-    def _run_step(self, name, host, recovery_id, reason):
+    def _run_step(self, name, host, incarnation, recovery_id, reason):
         try:
             if name == FENCE:
                 return self._fence(host)
@@ -113,7 +119,7 @@ class Workflow:
                 return self._isolate(host)
             if name == EVACUATE:
                 return self._evacuate(host, recovery_id)
-            return self._notify(host, reason)
+            return self._notify(host, incarnation, recovery_id, reason)
         except Exception as exc:    # a driver bug must not lose the journal
             LOG.exception('Recovery of %s: step %s raised', host, name)
             return failed('%s raised %s: %s' % (name, type(exc).__name__,
@@ -139,26 +145,73 @@ class Workflow:
         if not fence or fence[0].status != journal_api.DONE:
             return failed('the fence step has not completed: no evacuation')
         instances = self._evacuator.evacuate(host)
-        bad = [i for i in instances if not i.get('ok')]
+        for instance in instances:
+            # One journal line per instance: the report (and an operator
+            # reading the journal) sees each one, even after a restart.
+            name = INSTANCE_PREFIX + instance.id
+            self._journal.step_started(recovery_id, name)
+            self._journal.step_finished(
+                recovery_id, name,
+                journal_api.DONE if instance.ok else journal_api.FAILED,
+                json.dumps(instance._asdict(), sort_keys=True))
+        bad = [i for i in instances if not i.ok]
         if bad:
             return failed('%d of %d instances not evacuated: %s' % (
                 len(bad), len(instances),
-                ', '.join('%s (%s)' % (i.get('id'), i.get('detail', ''))
-                          for i in bad)))
+                ', '.join('%s (%s)' % (i.id, i.detail) for i in bad)))
         return done('%d instances evacuated' % len(instances))
 
-    def _notify(self, host, reason):
-        sent = self._notifier.notify(
-            'freezer-dr recovered host %s' % host,
-            'Host %s was declared dead (%s), fenced and its instances '
-            'evacuated.' % (host, reason), {'host': host})
-        return done(sent)
+    def report(self, recovery_id, host, incarnation, reason,
+               failed_step=''):
+        """The :class:`~freezer_dr.drivers.base.RecoveryReport` of a
+        recovery, rebuilt from the journal (so it is whole after a
+        restart too)."""
+        steps, instances = [], []
+        first = last = 0.0
+        for record in self._journal.steps(recovery_id):
+            first = min(first or record.started_at, record.started_at)
+            last = max(last, record.finished_at or record.started_at)
+            if record.name.startswith(INSTANCE_PREFIX):
+                try:
+                    instances.append(base.InstanceResult(
+                        **json.loads(record.detail)))
+                except (ValueError, TypeError):
+                    instances.append(base.InstanceResult(
+                        record.name[len(INSTANCE_PREFIX):],
+                        record.status == journal_api.DONE, record.detail))
+                continue
+            if record.status == journal_api.STARTED:
+                continue        # the notify step under way, at most
+            seconds = ((record.finished_at or record.started_at)
+                       - record.started_at)
+            steps.append(base.StepReport(record.name, record.status,
+                                         record.detail, seconds))
+        moved = sum(1 for i in instances if i.ok)
+        if failed_step:
+            detail = next((s.detail for s in steps if s.name == failed_step),
+                          '')
+            summary = ('Host %s could NOT be recovered: step %s failed (%s).'
+                       ' An operator must act.' % (host, failed_step,
+                                                   detail))
+        else:
+            summary = ('Host %s was declared dead (%s), fenced, and %d of '
+                       '%d instances were evacuated.'
+                       % (host, reason, moved, len(instances)))
+        return base.RecoveryReport(
+            host=host, incarnation=incarnation, reason=reason,
+            recovered=not failed_step, failed_step=failed_step,
+            summary=summary, steps=tuple(steps), instances=tuple(instances),
+            started_at=first, finished_at=last)
 
-    def _notify_failure(self, host, step, result):
+    def _notify(self, host, incarnation, recovery_id, reason):
+        report = self.report(recovery_id, host, incarnation, reason)
+        return done(self._notifier.notify(report))
+
+    def _notify_failure(self, host, incarnation, recovery_id, reason,
+                        step):
         try:
-            self._notifier.notify(
-                'freezer-dr could NOT recover host %s' % host,
-                'Step %s failed: %s. An operator must act.'
-                % (step, result.detail), {'host': host, 'step': step})
+            self._notifier.notify(self.report(recovery_id, host,
+                                              incarnation, reason,
+                                              failed_step=step))
         except Exception:
             LOG.exception('Could not notify the failed recovery of %s', host)

@@ -110,7 +110,7 @@ def test_failures_are_unconfirmed_results_and_nothing_is_evacuated(
     assert time.monotonic() - began < 120
     assert not outcome.recovered
     assert evacuator.evacuated == []
-    assert notifier.sent == ['freezer-dr could NOT recover host compute-2']
+    assert notifier.sent == ['could NOT recover compute-2']
     fence = journal.steps(journal.history('compute-2')[0].id)[0]
     assert fence.status == api.FAILED
     assert 'safety rule 1' in fence.detail

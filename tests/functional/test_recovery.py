@@ -36,16 +36,20 @@ class Evacuator(base.Evacuator):
 
     def evacuate(self, host):
         self.evacuated.extend(self.instances)
-        return [{'id': i, 'ok': True, 'detail': 'ACTIVE on other'}
+        return [base.InstanceResult(i, True, 'ACTIVE on other',
+                                    project_id='p-1', target_host='other')
                 for i in self.instances]
 
 
 class Notifier(base.Notifier):
     def __init__(self):
         self.sent = []
+        self.reports = []
 
-    def notify(self, subject, body, details):
-        self.sent.append(subject)
+    def notify(self, report):
+        self.reports.append(report)
+        self.sent.append(('recovered %s' if report.recovered
+                          else 'could NOT recover %s') % report.host)
         return 'sent'
 
 
@@ -60,12 +64,18 @@ def test_a_confirmed_fence_leads_to_evacuation_and_notice(journal):  # noqa
     assert outcome.recovered
     assert [name for name, _ in outcome.steps] == list(workflow.STEPS)
     assert fencer.calls == 1 and evac.evacuated == ['i-1', 'i-2']
-    assert notifier.sent == ['freezer-dr recovered host compute-1']
+    assert notifier.sent == ['recovered compute-1']
     rec = journal.history('compute-1')[0]
     assert rec.status == api.DONE
     steps = {s.name: s.status for s in journal.steps(rec.id)}
     assert steps == {'fence': 'done', 'isolate': 'skipped',
+                     'instance:i-1': 'done', 'instance:i-2': 'done',
                      'evacuate': 'done', 'notify': 'done'}
+    report = notifier.reports[0]
+    assert report.recovered and report.host == 'compute-1'
+    assert [i.id for i in report.projects['p-1']] == ['i-1', 'i-2']
+    assert [s.name for s in report.steps] == ['fence', 'isolate',
+                                              'evacuate']
     # Running it again (a restarted engine) repeats nothing.
     again = _workflow(journal, fencer, evac, notifier).run(
         'compute-1', 'boot-a', 'declared dead')
@@ -103,7 +113,7 @@ def test_an_unconfirmed_fence_stops_everything(journal):  # noqa: F811
         'compute-3', 'boot-a', 'dead')
     assert not outcome.recovered
     assert evac.evacuated == []
-    assert notifier.sent == ['freezer-dr could NOT recover host compute-3']
+    assert notifier.sent == ['could NOT recover compute-3']
     rec = journal.history('compute-3')[0]
     assert rec.status == api.FAILED
     fence = journal.steps(rec.id)[0]
@@ -130,4 +140,4 @@ def test_a_driver_that_raises_fails_the_recovery_cleanly(journal):  # noqa
     assert not outcome.recovered
     step = journal.steps(journal.history('compute-5')[0].id)[2]
     assert step.status == api.FAILED and 'nova is down' in step.detail
-    assert notifier.sent == ['freezer-dr could NOT recover host compute-5']
+    assert notifier.sent == ['could NOT recover compute-5']
