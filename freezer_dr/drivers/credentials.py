@@ -11,12 +11,20 @@ Two formats are accepted, both YAML (JSON is YAML too):
           fencer-user: admin
           fencer-password: secret
           domain-name: compute-1          # the libvirt domain, if any
+          fencer-url: https://10.1.0.11   # Redfish; default https://fencer-ip
+          redfish-system: /redfish/v1/Systems/1   # or its Id
+          libvirt-uri: qemu+ssh://root@hv-1/system
 
 * ours, keyed by nova's host name::
 
       hosts:
         compute-1: {address: 10.1.0.11, port: 623, username: admin,
-                    password: secret, domain: compute-1}
+                    password: secret, domain: compute-1,
+                    url: https://10.1.0.11, system: /redfish/v1/Systems/1,
+                    uri: qemu+ssh://root@hv-1/system}
+
+An entry for a BMC (ipmi, redfish) needs an address (or a url), a username
+and a password; an entry for the libvirt fencer only a domain.
 
 The secrets stay in memory: they are never logged, and a Credentials value
 never shows its password in ``repr``.
@@ -35,26 +43,47 @@ class Credentials(typing.NamedTuple):
     address: str
     port: int
     username: str
-    password: str
+    password: typing.Optional[str]
     domain: typing.Optional[str]
+    #: Redfish: the service's URL (``https://<address>`` when None).
+    url: typing.Optional[str] = None
+    #: Redfish: the ComputerSystem's path or Id (None: the only one).
+    system: typing.Optional[str] = None
+    #: libvirt: the connection URI (None: ``[libvirt] uri``).
+    uri: typing.Optional[str] = None
 
     def __repr__(self):
         return ('Credentials(address=%r, port=%r, username=%r, '
-                'password=***, domain=%r)' % (self.address, self.port,
-                                              self.username, self.domain))
+                'password=***, domain=%r, url=%r, system=%r, uri=%r)'
+                % (self.address, self.port, self.username, self.domain,
+                   self.url, self.system, self.uri))
+
+    @property
+    def has_login(self):
+        """Whether there is what a BMC needs: where, who, password."""
+        return bool((self.address or self.url) and self.username and
+                    self.password is not None)
 
 
-def _entry(host, address, port, username, password, domain):
-    if not address or not username or password is None:
-        raise CredentialsError('host %r needs an address, a username and a '
-                               'password' % host)
+def _text(value):
+    return None if value is None else str(value)
+
+
+def _entry(host, address, port, username, password, domain, url=None,
+           system=None, uri=None):
+    bmc = (address or url) and username and password is not None
+    if not bmc and not domain:
+        raise CredentialsError('host %r needs an address (or a url), a '
+                               'username and a password, or a libvirt '
+                               'domain' % host)
     try:
         port = int(port)
     except (TypeError, ValueError):
         raise CredentialsError('host %r: port %r is not a number'
                                % (host, port)) from None
-    return Credentials(str(address), port, str(username), str(password),
-                       None if domain is None else str(domain))
+    return Credentials(_text(address) or '', port, _text(username) or '',
+                       _text(password), _text(domain), _text(url),
+                       _text(system), _text(uri))
 
 
 def parse(text, default_port=623):
@@ -78,7 +107,10 @@ def parse(text, default_port=623):
                                  item.get('fencer-port', default_port),
                                  item.get('fencer-user'),
                                  item.get('fencer-password'),
-                                 item.get('domain-name'))
+                                 item.get('domain-name'),
+                                 item.get('fencer-url'),
+                                 item.get('redfish-system'),
+                                 item.get('libvirt-uri'))
     if 'hosts' in data:
         if not isinstance(data['hosts'], dict):
             raise CredentialsError('"hosts" must be a mapping')
@@ -89,7 +121,10 @@ def parse(text, default_port=623):
                                       item.get('port', default_port),
                                       item.get('username'),
                                       item.get('password'),
-                                      item.get('domain'))
+                                      item.get('domain'),
+                                      item.get('url'),
+                                      item.get('system'),
+                                      item.get('uri'))
     if 'servers' not in data and 'hosts' not in data:
         raise CredentialsError('expected a "servers:" list or a "hosts:" '
                                'mapping')

@@ -4,7 +4,8 @@ with pyghmi, then read the power state back until it says off.
 It confirms (``CAN_CONFIRM``): a host is reported fenced only when its BMC
 says its power is off. Every failure (no credentials, wrong password, a BMC
 that does not answer, one that stays on) is a result, not an exception,
-with the reason; passwords are never logged.
+with the reason; passwords are never logged. Options: ``[ipmi]``; the
+credentials file: ``[fencer] credentials_file``.
 """
 
 import logging
@@ -13,78 +14,81 @@ import time
 from pyghmi import exceptions as pyghmi_exceptions
 from pyghmi.ipmi import command
 
-from freezer_dr.drivers import base
-from freezer_dr.drivers import credentials as credentials_module
+from freezer_dr.conf import ipmi as ipmi_conf
+from freezer_dr.drivers import fencing
 
 LOG = logging.getLogger(__name__)
 
 
-class IpmiFencer(base.Fencer):
-    CAN_CONFIRM = True
+class IpmiFencer(fencing.ConfirmingFencer):
+    PEER = 'BMC'
 
-    def __init__(self, credentials_file=None, credentials=None,
-                 timeout=10.0, attempts=3, retry_delay=1.0):
+    def __init__(self, conf=None, credentials_file=None, credentials=None,
+                 timeout=None, attempts=None, retry_delay=None,
+                 soft_off_first=None, soft_off_timeout=None):
         """
+        :param conf: an oslo.config ConfigOpts: options from ``[ipmi]``,
+            credentials from ``[fencer] credentials_file``; None for the
+            defaults. The keyword arguments that are not None win.
         :param credentials: ``{host: Credentials}``; or
         :param credentials_file: a file in one of the formats of
             freezer_dr.drivers.credentials.
         :param timeout: seconds to wait for power off to be read back, per
             attempt.
+        :param soft_off_first: ask for a soft off first, wait
+            ``soft_off_timeout``, then power off hard.
+        :raises CredentialsError: the credentials file cannot be read.
         """
-        if credentials is None:
-            credentials = credentials_module.load(credentials_file)
-        self._credentials = credentials
-        self._timeout = timeout
-        self._attempts = max(1, attempts)
-        self._retry_delay = retry_delay
+        settings = fencing.options(
+            conf, ipmi_conf, timeout=timeout, attempts=attempts,
+            retry_delay=retry_delay, soft_off_first=soft_off_first,
+            soft_off_timeout=soft_off_timeout)
+        super().__init__(settings, fencing.load_credentials(
+            conf, credentials_file, credentials))
+        self._soft_off_first = bool(settings['soft_off_first'])
+        self._soft_off_timeout = float(settings['soft_off_timeout'])
 
-    def fence(self, host):
-        creds = self._credentials.get(host)
-        if creds is None:
-            return base.FenceResult(host, False, 'no BMC credentials for '
-                                    'this host')
-        detail = 'not tried'
-        for attempt in range(1, self._attempts + 1):
-            began = time.monotonic()
-            try:
-                state = self._power_off(creds)
-            except pyghmi_exceptions.IpmiException as exc:
-                detail = 'BMC %s:%d: %s' % (creds.address, creds.port,
-                                           str(exc) or 'no answer')
-            except Exception as exc:     # pyghmi raises more than its own
-                LOG.exception('Fencing %s: unexpected error from pyghmi',
-                              host)
-                detail = 'BMC %s:%d: %s: %s' % (creds.address, creds.port,
-                                               type(exc).__name__, exc)
-            else:
-                if state == 'off':
-                    return base.FenceResult(
-                        host, True, 'power off confirmed by the BMC at '
-                        '%s:%d (attempt %d, %.1f s)' % (
-                            creds.address, creds.port, attempt,
-                            time.monotonic() - began))
-                detail = 'BMC %s:%d still reports power %s after %.0f s' % (
-                    creds.address, creds.port, state, self._timeout)
-            LOG.warning('Fencing %s, attempt %d of %d: %s', host, attempt,
-                        self._attempts, detail)
-            if attempt < self._attempts:
-                time.sleep(self._retry_delay * attempt)
-        return base.FenceResult(host, False, detail)
-
-    def _power_off(self, creds):
-        # (pyghmi 1.6's keepalive=False breaks on the second command:
-        # keep its default and log out when done.)
-        ipmi = command.Command(bmc=creds.address, userid=creds.username,
-                               password=creds.password, port=creds.port)
+    def _attempt(self, host, creds, first):
         try:
-            if ipmi.get_power()['powerstate'] != 'off':
-                ipmi.set_power('off')
-            deadline = time.monotonic() + self._timeout
-            while True:
-                state = ipmi.get_power()['powerstate']
-                if state == 'off' or time.monotonic() > deadline:
-                    return state
-                time.sleep(0.2)
+            return self._power_off(host, creds, first)
+        except pyghmi_exceptions.IpmiException as exc:
+            # (A BMC that never answers is IpmiException(None).)
+            reason = exc.args[0] if exc.args and exc.args[0] else None
+            raise fencing.FenceError(reason or 'no answer') from None
+
+    def _power_off(self, host, creds, first):
+        # pyghmi 1.6 keeps every session in a process-wide table keyed by
+        # (address, user, password, port): with str user and password it
+        # never removes the entry (it deletes with the bytes it stored), so
+        # the next session to the same BMC gets the old, logged-out one
+        # back, "still logging in" (TypeError on logoutexpiry None). Given
+        # bytes, the keys agree and each fence gets a fresh session.
+        # (keepalive=False breaks on the second command: keep its default
+        # and log out when done.)
+        ipmi = command.Command(bmc=creds.address,
+                               userid=creds.username.encode('utf-8'),
+                               password=creds.password.encode('utf-8'),
+                               port=creds.port)
+        try:
+            def read():
+                return ipmi.get_power()['powerstate']
+
+            if read() == 'off':
+                return 'off', 'power already off'
+            how = 'hard power off'
+            if first and self._soft_off_first:
+                ipmi.set_power('shutdown')
+                state = fencing.poll(read, time.monotonic() +
+                                     self._soft_off_timeout)
+                if state == 'off':
+                    return 'off', 'soft power off'
+                LOG.warning('Fencing %s: no soft power off within %.1f s, '
+                            'powering off hard', host,
+                            self._soft_off_timeout)
+                how = 'no soft power off within %.1f s; hard power off' % (
+                    self._soft_off_timeout)
+            ipmi.set_power('off')
+            return fencing.poll(read, time.monotonic() + self._timeout), how
         finally:
             try:
                 ipmi.ipmi_session.logout()

@@ -1,14 +1,20 @@
 """An IPMI-over-LAN BMC on loopback, built on pyghmi's BMC server.
 
     python -m tests.functional.bmc_simulator --port 9623 --user admin \\
-        --password-file FILE [--state-file FILE]
+        --password-file FILE [--state-file FILE] [--refuse-off]
+        [--ignore-soft-off]
 
 Its power state lives in memory and, with --state-file, in that file
 (rewritten on every change, read by tests). Power commands are counted
-there too. pyghmi 1.6's client first offers RAKP-HMAC-SHA256 and does not
-check the answer of pyghmi's own server (which only speaks SHA-1), so this
-simulator answers a non-SHA-1 offer with "no matching cipher suite", as a
-real BMC would; the client then retries with SHA-1. ipmitool works as is.
+there too (a soft off, "chassis power soft", as soft_off).
+
+pyghmi 1.6's client first offers RAKP-HMAC-SHA256 and does not check the
+answer of pyghmi's own server (which only speaks SHA-1: the client then
+dies with struct.error in _got_rakp2), so this simulator answers a
+non-SHA-1 offer with "no matching cipher suite", as a real BMC would; the
+client then retries with SHA-1. ipmitool works as is (it asks for the
+cipher suites the BMC supports and picks 3, SHA-1); give it the password
+with IPMI_PASSWORD and -E, never on its command line (see test_ipmi).
 """
 
 import argparse
@@ -37,12 +43,13 @@ serversession.ServerSession = Sha1OnlySession
 
 class SimulatedBmc(bmc.Bmc):
     def __init__(self, authdata, port, state_file=None, refuse_off=False,
-                 address='127.0.0.1'):
+                 address='127.0.0.1', ignore_soft_off=False):
         super().__init__(authdata, port=port, address=address)
         self.state_file = state_file
         self.refuse_off = refuse_off
+        self.ignore_soft_off = ignore_soft_off
         self.power = 'on'
-        self.counts = {'power_off': 0, 'power_on': 0}
+        self.counts = {'power_off': 0, 'power_on': 0, 'soft_off': 0}
         self._save()
 
     def _save(self):
@@ -63,7 +70,12 @@ class SimulatedBmc(bmc.Bmc):
         self._save()
 
     def power_shutdown(self):
-        self.power_off()
+        # A soft off asks the operating system to shut down: done at once,
+        # or (--ignore-soft-off, a hung host) never.
+        self.counts['soft_off'] += 1
+        if not self.refuse_off and not self.ignore_soft_off:
+            self.power = 'off'
+        self._save()
 
     def power_on(self):
         self.counts['power_on'] += 1
@@ -86,11 +98,15 @@ def main(argv):
     parser.add_argument('--state-file')
     parser.add_argument('--refuse-off', action='store_true',
                         help='accept power off but stay on (a broken BMC)')
+    parser.add_argument('--ignore-soft-off', action='store_true',
+                        help='accept a soft power off but stay on (a hung '
+                             'operating system)')
     args = parser.parse_args(argv)
     with open(args.password_file) as f:
         password = f.read().strip()
     server = SimulatedBmc({args.user: password}, args.port, args.state_file,
-                          args.refuse_off)
+                          args.refuse_off,
+                          ignore_soft_off=args.ignore_soft_off)
     print('BMC simulator on 127.0.0.1:%d' % args.port, flush=True)
     server.listen()
     return 0

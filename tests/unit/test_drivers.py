@@ -22,7 +22,7 @@ def test_a_missing_driver_is_named_with_what_is_installed():
         drivers.load(drivers.FENCERS, 'ipmi-typo')
     message = str(raised.value)
     assert "no freezer_dr.fencers driver named 'ipmi-typo'" in message
-    assert 'installed: ipmi, noop' in message
+    assert 'installed: ipmi, libvirt, noop, redfish' in message
 
 
 def test_the_noop_fencer_cannot_confirm():

@@ -1,0 +1,35 @@
+"""Options of the ``ipmi`` fencer (IPMI 2.0 over LAN, with pyghmi)."""
+
+from oslo_config import cfg
+
+from freezer_dr.conf import fencer
+
+GROUP = cfg.OptGroup(
+    'ipmi',
+    title='ipmi fencer',
+    help='Fencing through the host\'s BMC over IPMI 2.0 (LAN+). Address, '
+         'port, user and password of each BMC come from [fencer] '
+         'credentials_file.')
+
+opts = fencer.retry_opts('the BMC', timeout=10.0) + [
+    cfg.BoolOpt('soft_off_first',
+                default=False,
+                help='Ask the BMC for a soft power off first (ACPI: the '
+                     'operating system shuts down cleanly), wait '
+                     'soft_off_timeout for the power to go off, and only '
+                     'then power off hard. A dead host rarely shuts down '
+                     'by itself: this delays every fence by up to '
+                     'soft_off_timeout.'),
+    cfg.FloatOpt('soft_off_timeout',
+                 default=30.0, min=0.5, max=600.0,
+                 help='With soft_off_first, seconds to wait for the soft '
+                      'power off before powering off hard.'),
+]
+
+
+def register_opts(conf):
+    fencer.register(conf, GROUP, opts)
+
+
+def list_opts():
+    return {GROUP: opts}

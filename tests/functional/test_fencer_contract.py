@@ -1,0 +1,247 @@
+"""One contract for every installed fencer plugin, each against its real
+peer on loopback: noop (none), ipmi (the BMC simulator), redfish
+(sushy-tools' emulator), libvirt (libvirt's test driver).
+
+Every fencer is built as the engine builds it, ``cls(conf=CONF)``, from a
+configuration file naming the credentials file. A fencer that can confirm
+confirms a power-off only when its peer shows the host off; every failure
+is an unconfirmed result with the reason, within a bounded time, never an
+exception, and no password ever shows in a result or a log line.
+"""
+
+import logging
+import time
+
+from oslo_config import cfg
+import pytest
+import yaml
+
+from freezer_dr import drivers
+from tests.functional import fencer_peers
+from tests.functional import test_ipmi
+
+#: Seconds within which any fencer must give up on a broken peer (with
+#: the short timeouts below).
+BOUND = 30
+
+
+class NoopSide:
+    options = {}
+    secrets = ()
+
+    def __init__(self, processes, tmp_path):
+        self._hosts = {}
+
+    def add_host(self, name, on=True):
+        self._hosts[name] = 'on' if on else 'off'
+        return {'address': '127.0.0.1', 'username': 'admin',
+                'password': 'noop-secret', 'domain': name}
+
+    def power(self, name):
+        return self._hosts[name]
+
+    def unreachable(self):
+        return self.add_host('gone')
+
+    def wrong_password(self, name):
+        return self.add_host(name)
+
+
+class IpmiSide:
+    options = {'ipmi': {'timeout': 3, 'attempts': 2, 'retry_delay': 0.1}}
+
+    def __init__(self, processes, tmp_path):
+        self._processes, self._tmp = processes, tmp_path
+        self._bmcs = {}
+        self.secrets = []
+
+    def add_host(self, name, on=True):
+        bmc = test_ipmi.Bmc(self._processes, self._tmp, name)
+        self._bmcs[name] = bmc
+        self.secrets.append(bmc.password)
+        if not on:
+            assert test_ipmi._ipmitool(bmc, 'power', 'off').returncode == 0
+        return {'address': '127.0.0.1', 'port': bmc.port,
+                'username': 'admin', 'password': bmc.password}
+
+    def power(self, name):
+        return self._bmcs[name].status()['power']
+
+    def unreachable(self):
+        self.secrets.append('ipmi-unreachable-secret')
+        return {'address': '127.0.0.1', 'port': test_ipmi._free_udp_port(),
+                'username': 'admin', 'password': self.secrets[-1]}
+
+    def wrong_password(self, name):
+        entry = self.add_host(name)
+        self.secrets.append('ipmi-wrong-secret')
+        return dict(entry, password=self.secrets[-1])
+
+
+class RedfishSide:
+    options = {'redfish': {'timeout': 5, 'attempts': 2, 'retry_delay': 0.1,
+                           'connect_timeout': 2}}
+
+    def __init__(self, processes, tmp_path):
+        self._processes, self._tmp = processes, tmp_path
+        self._emulators = {}
+        self.secrets = []
+
+    def add_host(self, name, on=True):
+        emulator = fencer_peers.RedfishEmulator(self._processes, self._tmp,
+                                                name)
+        self._emulators[name] = emulator
+        self.secrets.append(emulator.password)
+        if not on:
+            emulator.force_off()
+        # The system by its Id here; by its path and by default in
+        # test_fencers.
+        return {'url': emulator.url, 'username': emulator.username,
+                'password': emulator.password,
+                'system': fencer_peers.TEST_DOMAIN_UUID}
+
+    def power(self, name):
+        return self._emulators[name].power()
+
+    def unreachable(self):
+        self.secrets.append('redfish-unreachable-secret')
+        return {'url': 'http://127.0.0.1:%d' % fencer_peers.free_tcp_port(),
+                'username': 'admin', 'password': self.secrets[-1]}
+
+    def wrong_password(self, name):
+        entry = self.add_host(name)
+        self.secrets.append('redfish-wrong-secret')
+        return dict(entry, password=self.secrets[-1])
+
+
+class LibvirtSide:
+    options = {'libvirt': {'timeout': 3, 'attempts': 2, 'retry_delay': 0.1,
+                           'uri': fencer_peers.LibvirtTestDriver.URI}}
+    secrets = ()
+
+    def __init__(self, processes, tmp_path):
+        self._driver = fencer_peers.LibvirtTestDriver()
+        self._domains = {}
+
+    def close(self):
+        self._driver.close()
+
+    def add_host(self, name, on=True):
+        self._domains[name] = self._driver.add_domain(running=on)
+        # The URI from [libvirt] uri here; per host in test_fencers.
+        return {'domain': self._domains[name]}
+
+    def power(self, name):
+        return self._driver.power(self._domains[name])
+
+    def unreachable(self):
+        # Nothing listens there: libvirtd's TCP transport is refused.
+        return {'domain': 'compute-x', 'uri': 'qemu+tcp://127.0.0.1:%d/'
+                'system' % fencer_peers.free_tcp_port()}
+
+    def wrong_password(self, name):
+        pytest.skip('libvirt authenticates by its transport (SSH keys, '
+                    'TLS certificates): no password to get wrong')
+
+
+SIDES = {'noop': NoopSide, 'ipmi': IpmiSide, 'redfish': RedfishSide,
+         'libvirt': LibvirtSide}
+
+
+def test_every_installed_fencer_has_a_peer_here():
+    assert set(drivers.available(drivers.FENCERS)) <= set(SIDES), (
+        'add a peer for the new fencer to this contract suite')
+
+
+@pytest.fixture(params=drivers.available(drivers.FENCERS))
+def side(request, processes, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    made = SIDES[request.param](processes, tmp_path)
+    made.name = request.param
+    yield made
+    if hasattr(made, 'close'):
+        made.close()
+
+
+def build(side, tmp_path, entries):
+    """The fencer, built as the engine builds it: ``cls(conf=CONF)``."""
+    servers = tmp_path / 'hosts.yml'
+    servers.write_text(yaml.safe_dump({'hosts': entries}))
+    sections = {'fencer': {'credentials_file': str(servers)},
+                'recovery': {'fencer': side.name}}
+    sections.update(side.options)
+    config = tmp_path / 'fencing.conf'
+    config.write_text(''.join(
+        '[%s]\n%s' % (section, ''.join('%s = %s\n' % item
+                                       for item in values.items()))
+        for section, values in sections.items()))
+    conf = cfg.ConfigOpts()
+    conf(['--config-file', str(config)], project='freezer-dr-test')
+    return drivers.load(drivers.FENCERS, side.name, conf=conf)
+
+
+def assert_no_secret(side, result, caplog):
+    for secret in side.secrets:
+        assert secret not in result.detail
+        assert secret not in caplog.text
+
+
+def test_fencing_a_powered_on_host(side, tmp_path, caplog):
+    fencer = build(side, tmp_path, {'compute-1': side.add_host('compute-1')})
+    assert side.power('compute-1') == 'on'
+    result = fencer.fence('compute-1')
+    assert result.host == 'compute-1'
+    if side.name == 'noop':
+        assert fencer.CAN_CONFIRM is False
+        assert result.confirmed is False and result.detail
+        assert side.power('compute-1') == 'on'
+    else:
+        assert fencer.CAN_CONFIRM is True
+        assert result.confirmed is True, result.detail
+        assert 'power off confirmed' in result.detail
+        assert side.power('compute-1') == 'off'
+    assert_no_secret(side, result, caplog)
+
+
+def test_fencing_a_host_already_off(side, tmp_path, caplog):
+    fencer = build(side, tmp_path,
+                   {'compute-1': side.add_host('compute-1', on=False)})
+    assert side.power('compute-1') == 'off'
+    result = fencer.fence('compute-1')
+    assert result.confirmed is fencer.CAN_CONFIRM, result.detail
+    assert side.power('compute-1') == 'off'
+    if fencer.CAN_CONFIRM:
+        assert 'already' in result.detail
+    assert_no_secret(side, result, caplog)
+
+
+def test_a_host_without_credentials_is_not_fenced(side, tmp_path, caplog):
+    fencer = build(side, tmp_path, {'compute-1': side.add_host('compute-1')})
+    result = fencer.fence('compute-2')
+    assert result.host == 'compute-2'
+    assert result.confirmed is False
+    assert result.detail
+    if fencer.CAN_CONFIRM:
+        assert 'for this host' in result.detail
+        assert side.power('compute-1') == 'on'
+
+
+@pytest.mark.parametrize('failure', ['unreachable', 'wrong password'])
+def test_a_broken_peer_is_an_unconfirmed_result_in_bounded_time(
+        side, tmp_path, caplog, failure):
+    if failure == 'unreachable':
+        entry = side.unreachable()
+    else:
+        entry = side.wrong_password('compute-1')
+    fencer = build(side, tmp_path, {'compute-1': entry})
+    began = time.monotonic()
+    result = fencer.fence('compute-1')
+    took = time.monotonic() - began
+    assert result.confirmed is False
+    assert result.detail and result.detail != 'not tried'
+    assert took < BOUND, (took, result.detail)
+    if fencer.CAN_CONFIRM:
+        assert 'attempt 2 of 2' in caplog.text
+    if failure == 'wrong password' and side.name != 'noop':
+        assert side.power('compute-1') == 'on'
+    assert_no_secret(side, result, caplog)
