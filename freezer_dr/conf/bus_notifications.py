@@ -1,0 +1,38 @@
+"""Options of the ``bus`` notifier (group ``[bus_notifications]``).
+
+The notifications are oslo.messaging notifications (messagingv2) sent
+through ``[oslo_messaging_notifications] transport_url`` (or ``[DEFAULT]
+transport_url``) to the exchange ``[DEFAULT] control_exchange``, like every
+OpenStack service's."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'bus_notifications',
+    title='bus notifier',
+    help='The bus notifier publishes freezer_dr.recovery.start when a '
+         'recovery begins, and freezer_dr.recovery.end (priority INFO) or '
+         'freezer_dr.recovery.error (priority ERROR) with the whole report '
+         'when it ends.')
+
+opts = [
+    cfg.ListOpt('topics',
+                default=['freezer_dr_notifications'],
+                help='Notification topics to publish on (a consumer reads '
+                     '<topic>.info and <topic>.error).'),
+    cfg.IntOpt('retry',
+               default=2, min=0,
+               help='How many times to reconnect to the broker before a '
+                    'notification is given up (and the notify step fails). '
+                    'Never infinite: a recovery must not hang on the '
+                    'bus.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}
