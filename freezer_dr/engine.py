@@ -4,9 +4,12 @@ One thread (``Engine.run``) owns the core. Consumer threads hand it parsed
 events through :meth:`Engine.deliver`; the engine thread applies them in
 arrival order, advances the core's clock every ``tick_interval``, tells the
 core when the engine goes deaf or hears again (from the canary of the
-heartbeat consumer), and hands every decision to the runner. Until the
-recovery workflow exists, :class:`DryRunRunner` only logs what it would do,
-marked "DRY RUN".
+heartbeat consumer), and hands every decision to the runner:
+freezer_dr.recovery.runner.RecoveryRunner recovers the hosts declared dead
+(in worker threads of its own), :class:`DryRunRunner` (``[engine]
+dry_run``) only logs what it would do, marked "DRY RUN". Other threads
+reach the core only through :meth:`Engine.post`: the callables they post
+run on the engine thread, before the events of the same pass.
 """
 
 import heapq
@@ -41,12 +44,12 @@ class DryRunRunner:
     def carry_out(self, action):
         host = action.host or '-'
         if action.kind == act.DECLARE_DEAD:
-            LOG.warning('DRY RUN: host %s declared dead (%s). Recovery '
-                        '(fence, isolate, evacuate, notify) is not built '
-                        'yet: nothing was done.', host, action.reason)
+            LOG.warning('DRY RUN: host %s declared dead (%s). [engine] '
+                        'dry_run is set: it is not fenced, isolated, '
+                        'evacuated nor notified.', host, action.reason)
         elif action.kind == act.ALERT_STORM:
-            LOG.error('DRY RUN: storm guard: %s. The administrators would '
-                      'be alerted; alerts are not built yet.', action.reason)
+            LOG.error('DRY RUN: storm guard: %s. Automatic recovery would '
+                      'stop.', action.reason)
         elif action.kind in (act.SUSPECT, act.HELD, act.BUS_DOWN,
                              act.NOVA_DISAGREES, act.REFUSED):
             LOG.warning('%s %s: %s', action.kind, host, action.reason)
@@ -89,6 +92,13 @@ class Engine:
         self._applied = float('-inf')
         self._decisions = open(decisions_file, 'a', encoding='utf-8') \
             if decisions_file else None
+        # Callables posted by other threads, run on the engine thread.
+        self._posted = queue.SimpleQueue()
+        # The core's time as of the last pass (posted work is stamped so).
+        self._horizon = clock() - SETTLE
+        attach = getattr(runner, 'attach', None)
+        if attach is not None:
+            attach(self)
         # Objects with a ``counters`` attribute (bus.Counters), whose counts
         # the statistics line reports too.
         self.sources = []
@@ -102,6 +112,22 @@ class Engine:
     def deliver_events(self, parsed):
         """Sink for events already parsed (by the heartbeat workers)."""
         self._inbox.put(parsed)
+
+    def post(self, work):
+        """Run ``work()`` on the engine thread (from any thread)."""
+        self._posted.put(work)
+
+    def recovery_step(self, host, trigger):
+        """Engine thread: move ``host`` along the transition table
+        (core.recovery_step); the decision is written and logged."""
+        self._carry_out(self.core.recovery_step(host, trigger,
+                                                self._horizon))
+
+    def restore(self, host, trigger, boot_id=None):
+        """Engine thread: take back a host the journal holds
+        (core.restore)."""
+        self._carry_out(self.core.restore(host, trigger, self._horizon,
+                                          boot_id))
 
     def run(self, stop):
         """Run until the ``stop`` event is set."""
@@ -120,6 +146,7 @@ class Engine:
         inbox = self._inbox
         pending = self._pending
         order = self._order
+        self._run_posted()
         try:
             batch = inbox.get(timeout=timeout) if timeout else \
                 inbox.get_nowait()
@@ -141,6 +168,19 @@ class Engine:
         horizon = self._clock() - SETTLE
         self._apply_until(horizon)
         self._carry_out(self.core.advance(horizon))
+        self._horizon = max(horizon, self._horizon)
+
+    def _run_posted(self):
+        posted = self._posted
+        while True:
+            try:
+                work = posted.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                work()
+            except Exception:
+                LOG.exception('Posted work %r failed', work)
 
     def _apply_until(self, horizon):
         pending = self._pending

@@ -1,5 +1,5 @@
 """``freezer-dr-engine``: listen on the bus, keep every host's liveness,
-carry out the decisions (dry run until recovery is built)."""
+recover the hosts declared dead (``[engine] dry_run``: only log)."""
 
 import signal
 import sys
@@ -10,10 +10,14 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from freezer_dr import bus
+from freezer_dr import drivers
 from freezer_dr import engine as engine_module
 from freezer_dr import ingest
 from freezer_dr.conf import CONF
+from freezer_dr.journal import api as journal_api
+from freezer_dr.journal import schema
 from freezer_dr.liveness import settings as liveness_settings
+from freezer_dr.recovery import runner as runner_module
 
 LOG = logging.getLogger(__name__)
 
@@ -68,22 +72,72 @@ def start_consumers(conf, pool, sink, events_sink=None):
     return heartbeats, nova
 
 
+def open_journal(conf):
+    """The journal of ``[database] connection``. An empty database gets
+    the schema (what ``freezer-dr-manage db sync`` does); one with an older
+    schema is refused, its upgrade is the operator's.
+
+    :raises RuntimeError: when its schema is not the newest (saying to run
+        ``freezer-dr-manage db sync``).
+    """
+    db = schema.engine_for(conf.database.connection)
+    with db.connect() as conn:
+        revision = schema.current(conn)
+    if revision is None:
+        _, revision = schema.sync(db)
+        LOG.warning('The journal ([database] connection) was empty: schema '
+                    'created at revision %s', revision)
+    if revision != schema.head():
+        db.dispose()
+        raise RuntimeError('the journal schema is at revision %s, not %s: '
+                           'run "freezer-dr-manage db sync"'
+                           % (revision or 'none', schema.head()))
+    return journal_api.Journal(db)
+
+
+def make_runner(conf):
+    """The runner of ``[engine] dry_run`` and ``[recovery]``."""
+    if conf.engine.dry_run:
+        LOG.warning('[engine] dry_run: nobody will be recovered')
+        return engine_module.DryRunRunner()
+    journal = open_journal(conf)
+    rc = conf.recovery
+    return runner_module.RecoveryRunner(
+        runner_module.build_workflow(conf, journal), journal,
+        max_parallel=rc.max_parallel, poll_interval=rc.journal_poll_interval,
+        auto_rearm=rc.auto_rearm)
+
+
 def main(argv=None):
     try:
-        prepare(sys.argv[1:] if argv is None else argv, 'freezer-dr-engine')
+        prepare(sys.argv[1:] if argv is None else argv, 'freezer-dr-engine',
+                groups=('bus', 'engine', 'liveness', 'storm_guard',
+                        'recovery', 'database'))
         settings = liveness_settings.LivenessSettings.from_conf(CONF)
     except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
         return 2
+    try:
+        runner = make_runner(CONF)
+    except drivers.DriverNotFound as exc:
+        sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
+        return 2
+    except Exception as exc:
+        sys.stderr.write('freezer-dr-engine: cannot open the journal: '
+                         '%s: %s\n' % (type(exc).__name__, exc))
+        return 1
     stop = threading.Event()
     stop_on_signals(stop)
     heartbeats = None
     engine = engine_module.Engine(
-        settings, engine_module.DryRunRunner(), CONF.bus.deaf_after,
+        settings, runner, CONF.bus.deaf_after,
         hearing=lambda: heartbeats.seconds_since_canary(),
         decisions_file=CONF.engine.decisions_file,
         tick_interval=CONF.engine.tick_interval,
         stats_interval=CONF.engine.stats_interval)
+    if not CONF.engine.dry_run:
+        # Hosts under recovery are taken back before any heartbeat.
+        runner.start()
     heartbeats, nova = start_consumers(CONF, CONF.bus.pool, engine.deliver,
                                        engine.deliver_events)
     engine.sources = [heartbeats, nova]
@@ -95,6 +149,8 @@ def main(argv=None):
     finally:
         heartbeats.stop()
         nova.stop()
+        if not CONF.engine.dry_run:
+            runner.stop()
         engine.log_stats()
         LOG.info('freezer-dr-engine stopped')
     return 0

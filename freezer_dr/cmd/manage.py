@@ -2,11 +2,17 @@
 
 ``freezer-dr-manage --config-file FILE db sync`` creates or upgrades the
 journal's schema (idempotent); ``db version`` prints its revision;
-``recovery list [--host HOST]`` prints the journal. Host commands
-(maintenance, rearm, retry) come with the recovery workflow.
+``recovery list [--host HOST]`` prints the journal, ``recovery show ID`` one
+recovery with its steps and their times, ``recovery retry HOST`` reopens
+the host's failed recovery (the engine runs it again: the steps that
+completed are not repeated); ``host rearm HOST`` puts a recovered (or
+failed) host back in service: the engine reads it from the journal and
+watches the host again from its next heartbeat.
 """
 
+import getpass
 import sys
+import time
 
 from oslo_config import cfg
 
@@ -42,6 +48,101 @@ def _recovery_list():
     return 0
 
 
+def _when(seconds):
+    if seconds is None:
+        return '-'
+    return time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(seconds)) + \
+        '.%03dZ' % (int(seconds * 1000) % 1000)
+
+
+def _journal():
+    return api.Journal(schema.engine_for(CONF.database.connection))
+
+
+def _latest(journal, host):
+    found = journal.history(host, limit=1)
+    if not found:
+        raise LookupError('no recovery of %s in the journal' % host)
+    return found[0]
+
+
+def _recovery_show():
+    journal = _journal()
+    rec = journal.get(CONF.command.id)
+    if rec is None:
+        raise LookupError('no recovery %s in the journal' % CONF.command.id)
+    print('recovery %d of %s, incarnation %s: %s' % (
+        rec.id, rec.host, rec.incarnation, rec.status))
+    print('  reason:   %s' % rec.reason)
+    print('  started:  %s' % _when(rec.created_at))
+    print('  updated:  %s' % _when(rec.updated_at))
+    print('  re-armed: %s' % ('%s by %s' % (_when(rec.rearmed_at),
+                                            rec.rearmed_by)
+                              if rec.rearmed_at is not None else 'no'))
+    print('  %-32s %-8s %-8s %-24s %9s  %s' % (
+        'step', 'status', 'attempts', 'started', 'seconds', 'detail'))
+    for step in journal.steps(rec.id):
+        took = '%.3f' % (step.finished_at - step.started_at) \
+            if step.finished_at is not None else '-'
+        print('  %-32s %-8s %-8d %-24s %9s  %s' % (
+            step.name, step.status, step.attempts, _when(step.started_at),
+            took, step.detail))
+    return 0
+
+
+def _recovery_retry():
+    journal = _journal()
+    rec = _latest(journal, CONF.command.host)
+    if rec.status != api.FAILED or rec.rearmed_at is not None:
+        sys.stderr.write('freezer-dr-manage: the latest recovery of %s (%d) '
+                         'is %s%s: nothing to retry\n' % (
+                             rec.host, rec.id, rec.status,
+                             ', re-armed' if rec.rearmed_at is not None
+                             else ''))
+        return 1
+    journal.reopen(rec.id)
+    print('recovery %d of %s reopened: the engine runs it again (steps '
+          'already done are not repeated)' % (rec.id, rec.host))
+    return 0
+
+
+def _rearm_in_nova(host):
+    """Clear nova's force-down and enable the host's compute service
+    through the evacuator (``[recovery] evacuator``), when it can."""
+    from freezer_dr import drivers
+    from freezer_dr.recovery import runner
+    evacuator = runner.load_driver(drivers.EVACUATORS,
+                                   CONF.recovery.evacuator, CONF)
+    if not callable(getattr(evacuator, 'rearm', None)):
+        return True
+    try:
+        status, detail = evacuator.rearm(host)
+    except Exception as exc:
+        print('nova did not take %s back: %s\nStart the host (its '
+              'nova-compute moves its evacuations to "completed" when it '
+              'starts), then re-arm it again; or use --journal-only.'
+              % (host, exc), file=sys.stderr)
+        return False
+    print(detail)
+    return status == api.DONE
+
+
+def _host_rearm():
+    journal = _journal()
+    rec = _latest(journal, CONF.command.host)
+    by = CONF.command.by or getpass.getuser()
+    if not CONF.command.journal_only and not _rearm_in_nova(rec.host):
+        return 1
+    if not journal.rearm(rec.id, by):
+        print('%s was already re-armed after recovery %d' % (rec.host,
+                                                             rec.id))
+        return 0
+    print('%s re-armed after recovery %d (%s) by %s: the engine takes it '
+          'back in service from its next heartbeat' % (rec.host, rec.id,
+                                                       rec.status, by))
+    return 0
+
+
 def _add_commands(subparsers):
     db = subparsers.add_parser('db', help='the journal database')
     db_commands = db.add_subparsers(dest='action')
@@ -56,6 +157,25 @@ def _add_commands(subparsers):
     listing = recovery_commands.add_parser('list', help='list recoveries')
     listing.add_argument('--host')
     listing.set_defaults(func=_recovery_list)
+    show = recovery_commands.add_parser(
+        'show', help='one recovery, its steps and their times')
+    show.add_argument('id', type=int)
+    show.set_defaults(func=_recovery_show)
+    retry = recovery_commands.add_parser(
+        'retry', help='run the failed recovery of a host again')
+    retry.add_argument('host')
+    retry.set_defaults(func=_recovery_retry)
+    host = subparsers.add_parser('host', help='hosts')
+    host_commands = host.add_subparsers(dest='action')
+    host_commands.required = True
+    rearm = host_commands.add_parser(
+        'rearm', help='put a recovered host back in service')
+    rearm.add_argument('host')
+    rearm.add_argument('--by', help='who re-arms it (default: the user)')
+    rearm.add_argument('--journal-only', action='store_true',
+                       help='only the journal: leave the host\'s compute '
+                            'service in nova as it is')
+    rearm.set_defaults(func=_host_rearm)
 
 
 def main(argv=None):

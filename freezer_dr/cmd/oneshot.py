@@ -1,12 +1,100 @@
-"""``freezer-dr``: the one-shot fence, evacuate and notify flow."""
+"""``freezer-dr``: the one-shot flow (cron or by hand).
+
+Asks the monitor driver (``[recovery] monitor``) for the failed hosts and
+runs, for each, the engine's recovery workflow with the same journal:
+fence → isolate → evacuate → notify. Prints one line per host; prints
+``No failed nodes`` and exits 0 when there is none; exits 1 when a recovery
+failed (or the monitor could not be asked), 2 on a bad configuration.
+
+Without boot ids, a host's incarnation is ``monitor``: the journal recovers
+a host once until an operator re-arms it (``freezer-dr-manage host
+rearm``), so running the command again does not fence it again, and a
+failed recovery is run again only after ``freezer-dr-manage recovery
+retry``.
+"""
 
 import sys
 
-from freezer_dr import cmd
+from oslo_config import cfg
+from oslo_log import log as logging
 
-main = cmd.not_available(
-    'freezer-dr',
-    'the one-shot fence, evacuate and notify flow is not built yet')
+from freezer_dr import drivers
+from freezer_dr.cmd import engine as engine_cmd
+from freezer_dr.conf import CONF
+from freezer_dr.recovery import runner
+
+LOG = logging.getLogger(__name__)
+
+INCARNATION = 'monitor'
+
+
+def _line(outcome):
+    if outcome.refused:
+        return '%s: NOT recovered: %s' % (outcome.host, outcome.refused)
+    if not outcome.steps:
+        return '%s: already recovered (journal)' % outcome.host
+    parts = []
+    for name, result in outcome.steps:
+        if isinstance(result, str):
+            parts.append('%s %s' % (name, result))
+        else:
+            parts.append('%s %s' % (name, result.status))
+    if outcome.recovered:
+        return '%s: recovered (%s)' % (outcome.host, ', '.join(parts))
+    name, result = outcome.steps[-1]
+    return '%s: FAILED at %s: %s (%s)' % (outcome.host, name, result.detail,
+                                          ', '.join(parts))
+
+
+def main(argv=None):
+    # The per-host outcome goes to stdout; logs to stderr (or a log file).
+    logging.register_options(CONF)
+    CONF.set_default('use_stderr', True)
+    try:
+        engine_cmd.prepare(sys.argv[1:] if argv is None else argv,
+                           'freezer-dr', groups=('recovery', 'database'))
+        monitor = runner.load_driver(drivers.MONITORS, CONF.recovery.monitor,
+                                     CONF)
+    except (cfg.Error, ValueError, drivers.DriverNotFound) as exc:
+        sys.stderr.write('freezer-dr: bad configuration: %s\n' % exc)
+        return 2
+    try:
+        hosts = list(monitor.failed_hosts())
+    except Exception as exc:
+        LOG.exception('The monitor %s failed', CONF.recovery.monitor)
+        sys.stderr.write('freezer-dr: the monitor %s failed: %s: %s\n'
+                         % (CONF.recovery.monitor, type(exc).__name__, exc))
+        return 1
+    if not hosts:
+        print('No failed nodes')
+        return 0
+    try:
+        journal = engine_cmd.open_journal(CONF)
+        flow = runner.build_workflow(CONF, journal)
+    except drivers.DriverNotFound as exc:
+        sys.stderr.write('freezer-dr: bad configuration: %s\n' % exc)
+        return 2
+    except Exception as exc:
+        sys.stderr.write('freezer-dr: cannot open the journal: %s: %s\n'
+                         % (type(exc).__name__, exc))
+        return 1
+    print('Failed nodes: %s' % ', '.join(hosts))
+    failures = 0
+    for host in hosts:
+        try:
+            outcome = flow.run(host, INCARNATION, 'reported failed by the '
+                               'monitor %s' % CONF.recovery.monitor)
+        except Exception as exc:
+            LOG.exception('Recovery of %s interrupted', host)
+            print('%s: FAILED: %s: %s (resumed by the next run)'
+                  % (host, type(exc).__name__, exc))
+            failures += 1
+            continue
+        print(_line(outcome))
+        if not outcome.recovered:
+            failures += 1
+    return 1 if failures else 0
+
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -19,6 +19,11 @@ opts = [
                  help='Seconds between two advances of the liveness core\'s '
                       'clock when no message arrives: the delay with which '
                       'a deadline is noticed.'),
+    cfg.BoolOpt('dry_run',
+                default=False,
+                help='Recover nobody: log every decision, a host declared '
+                     'dead included, marked "DRY RUN", and touch neither '
+                     'the drivers nor the journal.'),
     cfg.FloatOpt('stats_interval',
                  default=60.0, min=1.0,
                  help='Seconds between two log lines of ingest statistics '

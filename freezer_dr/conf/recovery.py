@@ -2,6 +2,8 @@
 
 Each driver is loaded by name through stevedore and built with
 ``conf=CONF``; it reads its own option group (``[ipmi]``, ``[email]``, ...).
+A name of the form ``package.module:Class`` is imported instead (a plugin
+that is not installed as an entry point, such as the test drivers).
 """
 
 from oslo_config import cfg
@@ -35,6 +37,49 @@ opts = [
                      'safety rule 1 (a host that still runs may corrupt '
                      'the disks of its evacuated instances); every use is '
                      'logged and journaled. Leave empty.'),
+    cfg.BoolOpt('isolate',
+                default=True,
+                help='Force the dead host down and disable it in nova '
+                     'before evacuating (the isolate step), through the '
+                     'evacuator driver\'s isolate method (the nova '
+                     'evacuator has one). When false, or when the '
+                     'evacuator has none, the step is skipped and the '
+                     'journal says so.'),
+    cfg.IntOpt('max_parallel',
+               default=4, min=1, max=256,
+               help='Recoveries run at the same time (worker threads of '
+                    'freezer-dr-engine); more wait for a free worker. One '
+                    'host is never recovered twice at the same time.'),
+    cfg.IntOpt('step_attempts',
+               default=3, min=1, max=20,
+               help='Calls of a driver that raises (nova, keystone or a '
+                    'BMC unreachable, a timeout) before its step fails. A '
+                    'failure the driver reports as a result (power-off not '
+                    'confirmed, an instance that could not be evacuated) '
+                    'is final.'),
+    cfg.FloatOpt('step_retry_delay',
+                 default=2.0, min=0.0, max=300.0,
+                 help='Seconds before calling a driver that raised again; '
+                      'doubled for each further attempt.'),
+    cfg.BoolOpt('auto_rearm',
+                default=False,
+                help='Put a host back in service by itself once its '
+                     'recovery succeeded (every evacuation finished), as '
+                     'if an operator ran "freezer-dr-manage host rearm": '
+                     'it comes back up with its next heartbeat. Never '
+                     'after a failed recovery. By default the host stays '
+                     'fenced and disabled until an operator re-arms it.'),
+    cfg.FloatOpt('journal_poll_interval',
+                 default=2.0, min=0.1, max=300.0,
+                 help='Seconds between two reads of the journal by '
+                      'freezer-dr-engine, to learn of hosts re-armed and '
+                      'recoveries retried with freezer-dr-manage, and to '
+                      'resume recoveries left unfinished.'),
+    cfg.StrOpt('monitor',
+               default='none',
+               help='Monitor driver (namespace freezer_dr.monitors) that '
+                    'the one-shot freezer-dr command asks for the failed '
+                    'hosts; none reports no failure.'),
 ]
 
 

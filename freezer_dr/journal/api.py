@@ -31,6 +31,10 @@ class RecoveryRecord(typing.NamedTuple):
     created_at: float
     updated_at: float
     created: bool = False       # created by this call
+    #: When the host was put back in service after this recovery (None:
+    #: it stays fenced and disabled), and by whom.
+    rearmed_at: typing.Optional[float] = None
+    rearmed_by: str = ''
 
 
 class StepRecord(typing.NamedTuple):
@@ -45,7 +49,7 @@ class StepRecord(typing.NamedTuple):
 def _recovery(row, created=False):
     return RecoveryRecord(row.id, row.host, row.incarnation, row.status,
                           row.reason, row.created_at, row.updated_at,
-                          created)
+                          created, row.rearmed_at, row.rearmed_by)
 
 
 class Journal:
@@ -126,6 +130,65 @@ class Journal:
         completed steps stay completed."""
         with self._engine.begin() as conn:
             self._touch(conn, recovery_id, status=RUNNING)
+
+    def rearm(self, recovery_id, requested_by):
+        """Put the host of a finished recovery back in service: True when
+        done now, False when it was re-armed already.
+
+        :raises ValueError: for a recovery still running (never re-armed
+            under way) or one that does not exist.
+        """
+        recoveries = self._recoveries
+        with self._engine.begin() as conn:
+            row = conn.execute(sa.select(recoveries).where(
+                recoveries.c.id == recovery_id)).one_or_none()
+            if row is None:
+                raise ValueError('no recovery %s in the journal'
+                                 % recovery_id)
+            if row.status == RUNNING:
+                raise ValueError('recovery %s of %s is under way: it is '
+                                 'not re-armed' % (recovery_id, row.host))
+            return bool(conn.execute(recoveries.update().where(
+                recoveries.c.id == recovery_id,
+                recoveries.c.rearmed_at.is_(None)).values(
+                    rearmed_at=self._clock(),
+                    rearmed_by=requested_by)).rowcount)
+
+    def get(self, recovery_id):
+        """The recovery ``recovery_id``, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(self._recoveries).where(
+                self._recoveries.c.id == recovery_id)).one_or_none()
+        return None if row is None else _recovery(row)
+
+    def outstanding(self):
+        """The latest recovery of every host that is not re-armed (the
+        host is being recovered, or stays out of service), oldest first."""
+        recoveries = self._recoveries
+        latest = sa.select(sa.func.max(recoveries.c.id)).group_by(
+            recoveries.c.host).scalar_subquery()
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(recoveries).where(
+                recoveries.c.id.in_(latest),
+                recoveries.c.rearmed_at.is_(None)).order_by(
+                    recoveries.c.id)).all()
+        return [_recovery(row) for row in rows]
+
+    def last_rearmed_at(self):
+        """When the latest re-arm happened (journal time), or None."""
+        with self._engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(
+                self._recoveries.c.rearmed_at))).scalar()
+
+    def rearmed_since(self, since):
+        """Recoveries re-armed at or after ``since`` (journal time), in
+        the order they were re-armed."""
+        recoveries = self._recoveries
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(recoveries).where(
+                recoveries.c.rearmed_at >= since).order_by(
+                    recoveries.c.rearmed_at, recoveries.c.id)).all()
+        return [_recovery(row) for row in rows]
 
     def _touch(self, conn, recovery_id, **values):
         conn.execute(self._recoveries.update().where(

@@ -21,8 +21,13 @@ class Recovery(Base):
     # running, done, failed
     status = sa.Column(sa.String(16), nullable=False)
     reason = sa.Column(sa.Text, nullable=False, default='')
-    created_at = sa.Column(sa.Float, nullable=False)
-    updated_at = sa.Column(sa.Float, nullable=False)
+    created_at = sa.Column(sa.Double, nullable=False)
+    updated_at = sa.Column(sa.Double, nullable=False)
+    # When an operator (or auto_rearm) put the host back in service after
+    # this recovery; None while the host stays fenced and disabled.
+    rearmed_at = sa.Column(sa.Double, nullable=True)
+    rearmed_by = sa.Column(sa.String(255), nullable=False, default='',
+                           server_default='')
 
 
 class Step(Base):
@@ -41,5 +46,5 @@ class Step(Base):
     status = sa.Column(sa.String(16), nullable=False)
     attempts = sa.Column(sa.Integer, nullable=False, default=1)
     detail = sa.Column(sa.Text, nullable=False, default='')
-    started_at = sa.Column(sa.Float, nullable=False)
-    finished_at = sa.Column(sa.Float, nullable=True)
+    started_at = sa.Column(sa.Double, nullable=False)
+    finished_at = sa.Column(sa.Double, nullable=True)

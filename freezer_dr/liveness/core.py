@@ -149,6 +149,22 @@ class LivenessCore:
                              % (trigger, before, h.state),
                              trigger=trigger, state=h.state)]
 
+    def restore(self, host, trigger, now, boot_id=None):
+        """Take back a host whose recovery the journal holds, when the
+        engine (re)starts: track it if it is not known, then apply
+        ``trigger`` (``recovery_resumed``, ``journal_recovered`` or
+        ``journal_failed``); return the resulting state action.
+
+        :raises transitions.InvalidTransition: when the host is known in a
+            state that does not allow ``trigger``.
+        """
+        h = self._hosts.get(host)
+        if h is None:
+            h = self._track(host)
+        if h.boot_id is None:
+            h.boot_id = boot_id
+        return self.recovery_step(host, trigger, now)
+
     def state_of(self, host):
         h = self._hosts.get(host)
         return h.state if h is not None else None

@@ -39,14 +39,28 @@ TABLE = (
                'power-off read back: the host can no longer write'),
     Transition(s.FENCING, 'fence_failed', s.RECOVERY_FAILED,
                'power-off failed or could not be confirmed: no evacuation'),
+    Transition(s.FENCED, 'isolation_failed', s.RECOVERY_FAILED,
+               'nova could not force the host down: no evacuation'),
     Transition(s.FENCED, 'evacuation_started', s.EVACUATING,
                'only a fenced host\'s instances are rebuilt elsewhere'),
     Transition(s.EVACUATING, 'evacuation_done', s.RECOVERED,
                'every instance was handled'),
     Transition(s.EVACUATING, 'evacuation_failed', s.RECOVERY_FAILED,
                'evacuation could not be completed'),
+    Transition(s.DEAD, 'recovery_refused', s.RECOVERY_FAILED,
+               'the journal holds a failed recovery of this incarnation: '
+               'only an operator retries it'),
     Transition(s.RECOVERY_FAILED, 'retry', s.DEAD,
                'an operator asked to run the recovery again'),
+    Transition(s.UNKNOWN, 'recovery_resumed', s.DEAD,
+               'the engine (re)started with this host\'s recovery '
+               'unfinished in the journal: it resumes'),
+    Transition(s.UNKNOWN, 'journal_recovered', s.RECOVERED,
+               'the engine (re)started: the journal says the host was '
+               'recovered and is not re-armed yet'),
+    Transition(s.UNKNOWN, 'journal_failed', s.RECOVERY_FAILED,
+               'the engine (re)started: the journal says the recovery '
+               'failed and the host is not re-armed yet'),
     Transition(s.RECOVERED, 'rearm', s.UNKNOWN,
                'an operator put the repaired host back in service'),
     Transition(s.RECOVERY_FAILED, 'rearm', s.UNKNOWN,

@@ -10,6 +10,19 @@ completed and resumes at the one that did not.
 Safety rule 1: the evacuation step runs only after a fence step that
 confirmed power-off, unless the operator set an explicit override for that
 host, which is logged and journaled.
+
+Retry policy: a driver reports a failure it understands as a result (a
+FenceResult not confirmed, an InstanceResult not ok, a failed StepResult)
+and that result is final. A driver that *raises* (nova or keystone
+unreachable, a timeout) is called again, up to ``step_attempts`` times in
+all, ``step_retry_delay`` seconds after the first failure, doubling each
+time; then the step fails with the last error as its reason.
+
+One incarnation is recovered once (safety rule 4): a recovery that failed
+is run again only when an operator reopens it (``freezer-dr-manage recovery
+retry``). When the host was re-armed after a recovery of that incarnation
+and dies again without rebooting (same boot id), the new recovery is
+journaled as ``<boot id>~2``, ``~3``, ...
 """
 
 import json
@@ -29,6 +42,10 @@ NOTIFY = 'notify'
 STEPS = (FENCE, ISOLATE, EVACUATE, NOTIFY)
 #: Journal steps named ``instance:<uuid>`` hold one instance's result.
 INSTANCE_PREFIX = 'instance:'
+#: Journal steps named ``notify:<notifier>`` hold one notifier's result.
+NOTIFIER_PREFIX = 'notify:'
+#: What ``progress`` is told when a step starts.
+STARTED = journal_api.STARTED
 
 
 class StepResult(typing.NamedTuple):
@@ -48,11 +65,19 @@ def skipped(detail):
     return StepResult(journal_api.SKIPPED, detail)
 
 
+class StepGaveUp(Exception):
+    """A driver kept raising for ``step_attempts`` calls."""
+
+
 class Outcome(typing.NamedTuple):
     host: str
     incarnation: str
     recovered: bool
     steps: tuple        # ((name, StepResult or 'already done'), ...)
+    recovery_id: int = 0
+    #: Why nothing ran ('' when the steps ran): e.g. a failed recovery that
+    #: no operator reopened.
+    refused: str = ''
 
 
 class Workflow:
@@ -62,13 +87,19 @@ class Workflow:
     :param isolate: callable(host) -> StepResult (nova force-down and
         disable), or None when not configured (the step is skipped, said so).
     :param evacuator: a freezer_dr.drivers.base.Evacuator.
-    :param notifier: a freezer_dr.drivers.base.Notifier.
+    :param notifier: a freezer_dr.drivers.base.Notifier, or a dict
+        ``{name: Notifier}``: every one is told, each journaled as its own
+        ``notify:<name>`` step, and one that fails stops no other.
     :param unfenced_evacuation: hosts the operator allowed to be evacuated
         without a confirmed fence (safety rule 1's override).
+    :param step_attempts: calls of a driver that raises, in all.
+    :param step_retry_delay: seconds before the second call, doubled for
+        each next one.
     """
 
     def __init__(self, journal, fencer, evacuator, notifier, isolate=None,
-                 unfenced_evacuation=frozenset(), clock=time.monotonic):
+                 unfenced_evacuation=frozenset(), clock=time.monotonic,
+                 step_attempts=1, step_retry_delay=0.0, sleep=time.sleep):
         self._journal = journal
         self._fencer = fencer
         self._evacuator = evacuator
@@ -76,22 +107,48 @@ class Workflow:
         self._isolate = isolate
         self._override = frozenset(unfenced_evacuation)
         self._clock = clock
+        self._attempts = max(1, step_attempts)
+        self._retry_delay = step_retry_delay
+        self._sleep = sleep
 
-    def run(self, host, incarnation, reason):
+    def run(self, host, incarnation, reason, progress=None):
         """Recover this incarnation of ``host`` (or resume its recovery);
-        return the :class:`Outcome`."""
+        return the :class:`Outcome`.
+
+        :param progress: callable(step, status) told when each step starts
+            (status ``started``) and how it ended (``done``, ``failed``,
+            ``skipped``; a step done before a restart is told ``done``
+            again), from this thread.
+        """
+        tell = progress or (lambda step, status: None)
         record = self._journal.begin(host, incarnation, reason)
+        generation = 1
+        while record.rearmed_at is not None:
+            # Re-armed, and dead again on the same boot: a new recovery.
+            generation += 1
+            record = self._journal.begin(
+                host, '%s~%d' % (incarnation, generation), reason)
+        incarnation = record.incarnation
         if record.status == journal_api.DONE:
             LOG.info('Recovery of %s (incarnation %s) already done',
                      host, incarnation)
-            return Outcome(host, incarnation, True, ())
+            return Outcome(host, incarnation, True, (), record.id)
+        if record.status == journal_api.FAILED:
+            why = ('recovery %d of this incarnation failed before; only an '
+                   'operator runs it again (freezer-dr-manage recovery '
+                   'retry %s)' % (record.id, host))
+            LOG.warning('Recovery of %s (incarnation %s) not run: %s',
+                        host, incarnation, why)
+            return Outcome(host, incarnation, False, (), record.id, why)
         results = []
         recovered = True
         for name in STEPS:
             previous = self._journal.step_started(record.id, name)
             if previous in journal_api.STEP_FINAL:
                 results.append((name, 'already ' + previous))
+                tell(name, previous)
                 continue
+            tell(name, STARTED)
             began = self._clock()
             result = self._run_step(name, host, incarnation, record.id,
                                     reason)
@@ -100,6 +157,7 @@ class Workflow:
             LOG.info('Recovery of %s: %s %s in %.2f s: %s', host, name,
                      result.status, self._clock() - began, result.detail)
             results.append((name, result))
+            tell(name, result.status)
             if result.status == journal_api.FAILED and name != NOTIFY:
                 recovered = False
                 self._notify_failure(host, incarnation, record.id, reason,
@@ -107,7 +165,8 @@ class Workflow:
                 break
         self._journal.finish(record.id, journal_api.DONE if recovered
                              else journal_api.FAILED)
-        return Outcome(host, incarnation, recovered, tuple(results))
+        return Outcome(host, incarnation, recovered, tuple(results),
+                       record.id)
 
     def _run_step(self, name, host, incarnation, recovery_id, reason):
         try:
@@ -116,7 +175,8 @@ class Workflow:
             if name == ISOLATE:
                 if self._isolate is None:
                     return skipped('no nova isolation configured')
-                return self._isolate(host)
+                return StepResult(*self._retried(host, name, self._isolate,
+                                                 host))
             if name == EVACUATE:
                 return self._evacuate(host, recovery_id)
             return self._notify(host, incarnation, recovery_id, reason)
@@ -125,8 +185,27 @@ class Workflow:
             return failed('%s raised %s: %s' % (name, type(exc).__name__,
                                                  exc))
 
+    def _retried(self, host, name, call, *args):
+        """``call(*args)``, called again while it raises, up to
+        ``step_attempts`` calls in all; the last error is raised."""
+        delay = self._retry_delay
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return call(*args)
+            except Exception as exc:
+                if attempt >= self._attempts:
+                    if self._attempts > 1:
+                        raise StepGaveUp('after %d attempts: %s: %s' % (
+                            attempt, type(exc).__name__, exc)) from exc
+                    raise
+                LOG.warning('Recovery of %s: %s, attempt %d of %d: %s: %s; '
+                            'trying again in %.1f s', host, name, attempt,
+                            self._attempts, type(exc).__name__, exc, delay)
+                self._sleep(delay)
+                delay *= 2
+
     def _fence(self, host):
-        result = self._fencer.fence(host)
+        result = self._retried(host, FENCE, self._fencer.fence, host)
         if result.confirmed:
             return done(result.detail)
         if host in self._override:
@@ -144,7 +223,8 @@ class Workflow:
                  if s.name == FENCE]
         if not fence or fence[0].status != journal_api.DONE:
             return failed('the fence step has not completed: no evacuation')
-        instances = self._evacuator.evacuate(host)
+        instances = self._retried(host, EVACUATE, self._evacuator.evacuate,
+                                  host)
         for instance in instances:
             # One journal line per instance: the report (and an operator
             # reading the journal) sees each one, even after a restart.
@@ -171,6 +251,8 @@ class Workflow:
         for record in self._journal.steps(recovery_id):
             first = min(first or record.started_at, record.started_at)
             last = max(last, record.finished_at or record.started_at)
+            if record.name.startswith(NOTIFIER_PREFIX):
+                continue
             if record.name.startswith(INSTANCE_PREFIX):
                 try:
                     instances.append(base.InstanceResult(
@@ -205,13 +287,42 @@ class Workflow:
 
     def _notify(self, host, incarnation, recovery_id, reason):
         report = self.report(recovery_id, host, incarnation, reason)
-        return done(self._notifier.notify(report))
+        if not isinstance(self._notifier, dict):
+            return done(self._retried(host, NOTIFY, self._notifier.notify,
+                                      report))
+        sent, bad = [], []
+        for name, notifier in self._notifier.items():
+            step = NOTIFIER_PREFIX + name
+            if self._journal.step_started(recovery_id, step) is not None:
+                sent.append('%s: already sent' % name)
+                continue
+            try:
+                detail = str(self._retried(host, step, notifier.notify,
+                                           report))
+                status = journal_api.DONE
+                sent.append('%s: %s' % (name, detail))
+            except Exception as exc:
+                LOG.exception('Recovery of %s: notifier %s failed', host,
+                              name)
+                detail = '%s: %s' % (type(exc).__name__, exc)
+                status = journal_api.FAILED
+                bad.append('%s: %s' % (name, detail))
+            self._journal.step_finished(recovery_id, step, status, detail)
+        if bad:
+            return failed('%d of %d notifiers failed (%s); %s' % (
+                len(bad), len(self._notifier), '; '.join(bad),
+                '; '.join(sent) or 'none sent'))
+        return done('; '.join(sent) or 'no notifier configured')
 
     def _notify_failure(self, host, incarnation, recovery_id, reason,
                         step):
-        try:
-            self._notifier.notify(self.report(recovery_id, host,
-                                              incarnation, reason,
-                                              failed_step=step))
-        except Exception:
-            LOG.exception('Could not notify the failed recovery of %s', host)
+        report = self.report(recovery_id, host, incarnation, reason,
+                             failed_step=step)
+        notifiers = self._notifier if isinstance(self._notifier, dict) \
+            else {'notifier': self._notifier}
+        for name, notifier in notifiers.items():
+            try:
+                self._retried(host, NOTIFY, notifier.notify, report)
+            except Exception:
+                LOG.exception('Could not notify the failed recovery of %s '
+                              'through %s', host, name)

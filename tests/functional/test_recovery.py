@@ -141,3 +141,98 @@ def test_a_driver_that_raises_fails_the_recovery_cleanly(journal):  # noqa
     step = journal.steps(journal.history('compute-5')[0].id)[2]
     assert step.status == api.FAILED and 'nova is down' in step.detail
     assert notifier.sent == ['could NOT recover compute-5']
+
+
+# --- retries, several notifiers, one recovery per incarnation ------------
+
+class Flaky(Evacuator):
+    """nova unreachable for the first ``failures`` calls."""
+
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+        self.calls = 0
+
+    def evacuate(self, host):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError('nova-api unreachable')
+        return super().evacuate(host)
+
+
+class Broken(Notifier):
+    def notify(self, report):
+        self.sent.append('raised')
+        raise ConnectionError('SMTP server down')
+
+
+def test_a_step_that_raises_is_retried_then_succeeds(journal):  # noqa
+    evac, slept = Flaky(2), []
+    outcome = _workflow(journal, Fencer(), evac, Notifier(),
+                        step_attempts=3, step_retry_delay=0.5,
+                        sleep=slept.append).run('compute-6', 'b', 'dead')
+    assert outcome.recovered and evac.calls == 3
+    assert slept == [0.5, 1.0]
+    assert evac.evacuated == ['i-1', 'i-2']
+
+
+def test_a_step_that_keeps_raising_fails_with_the_reason(journal):  # noqa
+    evac, notifier = Flaky(10), Notifier()
+    outcome = _workflow(journal, Fencer(), evac, notifier, step_attempts=3,
+                        sleep=lambda s: None).run('compute-7', 'b', 'dead')
+    assert not outcome.recovered and evac.calls == 3
+    step = {s.name: s for s in journal.steps(outcome.recovery_id)}
+    assert step['evacuate'].status == api.FAILED
+    assert 'after 3 attempts: ConnectionError: nova-api unreachable' in \
+        step['evacuate'].detail
+    assert notifier.sent == ['could NOT recover compute-7']
+
+
+def test_every_notifier_is_told_even_when_one_fails(journal):  # noqa: F811
+    broken, good = Broken(), Notifier()
+    outcome = _workflow(journal, Fencer(), Evacuator(),
+                        {'email': broken, 'webhook': good}, step_attempts=2,
+                        sleep=lambda s: None).run('compute-8', 'b', 'dead')
+    assert outcome.recovered        # the hosts were recovered all the same
+    assert good.sent == ['recovered compute-8']
+    assert broken.sent == ['raised', 'raised']
+    steps = {s.name: s for s in journal.steps(outcome.recovery_id)}
+    assert steps['notify:email'].status == api.FAILED
+    assert steps['notify:webhook'].status == api.DONE
+    assert steps['notify'].status == api.FAILED
+    assert '1 of 2 notifiers failed' in steps['notify'].detail
+    # The report the notifiers got lists the recovery steps only.
+    assert [s.name for s in good.reports[0].steps] == ['fence', 'isolate',
+                                                       'evacuate']
+
+
+def test_a_failed_recovery_runs_again_only_when_reopened(journal):  # noqa
+    fencer = Fencer(confirm=False)
+    first = _workflow(journal, fencer, Evacuator(), Notifier()).run(
+        'compute-9', 'b', 'dead')
+    assert not first.recovered and fencer.calls == 1
+    again = _workflow(journal, fencer, Evacuator(), Notifier()).run(
+        'compute-9', 'b', 'dead')
+    assert not again.recovered and fencer.calls == 1
+    assert 'recovery retry compute-9' in again.refused
+    journal.reopen(first.recovery_id)
+    fencer.confirm = True
+    retried = _workflow(journal, fencer, Evacuator(), Notifier()).run(
+        'compute-9', 'b', 'dead')
+    assert retried.recovered and fencer.calls == 2
+    assert retried.recovery_id == first.recovery_id
+
+
+def test_a_rearmed_host_dead_again_on_the_same_boot_is_recovered(journal):  # noqa
+    fencer, evac = Fencer(), Evacuator()
+    first = _workflow(journal, fencer, evac, Notifier()).run(
+        'compute-10', 'b', 'dead')
+    assert journal.rearm(first.recovery_id, 'operator')
+    second = _workflow(journal, fencer, evac, Notifier()).run(
+        'compute-10', 'b', 'dead again')
+    assert second.recovered and second.incarnation == 'b~2'
+    assert fencer.calls == 2
+    assert [r.incarnation for r in journal.history('compute-10')] == [
+        'b~2', 'b']
+    assert [r.incarnation for r in journal.outstanding()
+            if r.host == 'compute-10'] == ['b~2']

@@ -15,12 +15,14 @@ def _script(command):
     return path
 
 
-@pytest.mark.parametrize('command', ['freezer-dr'])
-def test_unbuilt_commands_say_so_and_exit_2(command):
-    result = subprocess.run([_script(command)], capture_output=True, text=True,
+def test_oneshot_with_the_default_monitor_finds_no_failed_nodes(tmp_path):
+    conf = tmp_path / 'freezer-dr.conf'
+    conf.write_text('[recovery]\nmonitor = none\n')
+    result = subprocess.run([_script('freezer-dr'), '--config-file',
+                             str(conf)], capture_output=True, text=True,
                             timeout=60)
-    assert result.returncode == 2
-    assert 'not available yet' in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'No failed nodes\n'
 
 
 def test_replay_help():
@@ -49,4 +51,4 @@ def test_manage_without_a_command_shows_usage_and_exits_2():
     result = subprocess.run([_script('freezer-dr-manage')],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert '{db,recovery}' in result.stderr
+    assert '{db,recovery,host}' in result.stderr

@@ -1,0 +1,279 @@
+"""The engine recovers dead hosts, for real: freezer-dr-engine processes on
+RabbitMQ, real freezer-dr-agent processes, the ipmi fencer against the BMC
+simulator, a journal on sqlite, PostgreSQL and MariaDB; the evacuator and
+notifiers are the test plugins of tests/functional/plugins.py, which count
+what they do in files (across engine processes)."""
+
+import os
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+from freezer_dr.journal import api
+from freezer_dr.journal import schema
+from tests.functional import conftest as fx
+from tests.functional import plugins
+from tests.functional import test_ipmi
+from tests.functional import test_journal
+
+PLUGINS = 'tests.functional.plugins:'
+HOST = 'compute-1'
+
+
+@pytest.fixture(params=['sqlite', 'postgresql', 'mariadb'])
+def db_url(request, tmp_path):
+    """A journal database of this test's own, dropped after it."""
+    name = 'fdr_engine_' + uuid.uuid4().hex[:8]
+    if request.param == 'sqlite':
+        yield 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
+    elif request.param == 'postgresql':
+        yield from test_journal._server_database(
+            test_journal.POSTGRES + 'postgres', name, 'CREATE DATABASE %s',
+            'DROP DATABASE %s WITH (FORCE)')
+    else:
+        yield from test_journal._server_database(
+            test_journal.MARIADB, name, 'CREATE DATABASE %s',
+            'DROP DATABASE %s')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    directory = tmp_path / 'plugins'
+    directory.mkdir()
+    monkeypatch.setenv('FREEZER_DR_TEST_PLUGINS_DIR', str(directory))
+    # The commands import the plugins from this tree.
+    monkeypatch.setenv('PYTHONPATH', fx.TOP)
+    return directory
+
+
+def manage(cloud, *args):
+    return subprocess.run([fx.command('freezer-dr-manage'), '--config-file',
+                           cloud.config, *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+class Deployment:
+    """A cloud with recovery on, its journal synced, the engine's logs."""
+
+    def __init__(self, make_cloud, processes, url, fencer, **options):
+        settings = dict(engine__dry_run='false', database__connection=url,
+                        recovery__fencer=fencer,
+                        recovery__evacuator=PLUGINS + 'CountingEvacuator',
+                        recovery__notifiers=PLUGINS + 'CountingNotifier',
+                        recovery__journal_poll_interval='0.3',
+                        recovery__step_retry_delay='0.1')
+        settings.update(options)
+        self.cloud = make_cloud(**settings)
+        self.processes = processes
+        self.engines = []
+        synced = manage(self.cloud, 'db', 'sync')
+        assert synced.returncode == 0, synced.stderr
+        self.db = schema.engine_for(url)
+        self.journal = api.Journal(self.db)
+
+    def start_engine(self):
+        engine = fx.start_engine(self.processes, self.cloud,
+                                 'engine-%d' % len(self.engines))
+        self.engines.append(engine)
+        return engine
+
+    def recovery(self, host=HOST):
+        found = self.journal.history(host, limit=1)
+        return found[0] if found else None
+
+    def steps(self, host=HOST):
+        rec = self.recovery(host)
+        return {s.name: s for s in self.journal.steps(rec.id)} if rec else {}
+
+    def triggers(self, host=HOST):
+        return [d['trigger'] for d in self.cloud.of('state', host)]
+
+    def logs(self):
+        return '\n'.join(e.log() for e in self.engines)
+
+    def close(self):
+        self.db.dispose()
+
+
+def _bmc(processes, tmp_path, monkeypatch):
+    bmc = test_ipmi.Bmc(processes, tmp_path, HOST)
+    monkeypatch.setenv('FREEZER_DR_TEST_IPMI_CREDENTIALS',
+                       test_ipmi._credentials_file(
+                           tmp_path, {HOST: (bmc.port, bmc.password)}))
+    return bmc
+
+
+def _kill_agent_and_wait_dead(deployment, agent):
+    fx.wait_for(lambda: HOST in deployment.cloud.hosts_up(), 60,
+                message='the agent heard by the engine')
+    agent.stop(signal.SIGKILL)
+    fx.wait_for(lambda: deployment.cloud.of('declare_dead', HOST), 60,
+                message='%s declared dead' % HOST)
+
+
+def test_a_dead_host_is_fenced_evacuated_and_rearmed(
+        make_cloud, processes, tmp_path, monkeypatch, plugin_dir,
+        sqlite_url):
+    bmc = _bmc(processes, tmp_path, monkeypatch)
+    d = Deployment(make_cloud, processes, sqlite_url, PLUGINS + 'IpmiFencer',
+                   recovery__notifiers=PLUGINS + 'FailingNotifier,' +
+                   PLUGINS + 'CountingNotifier,log')
+    try:
+        d.start_engine()
+        agent = fx.start_agent(processes, d.cloud, HOST)
+        _kill_agent_and_wait_dead(d, agent)
+        fx.wait_for(lambda: 'recovered' in [
+            s['state'] for s in d.cloud.of('state', HOST)], 60,
+            message='recovered in the decisions file\n' + d.logs())
+        assert d.triggers() == ['fence_started', 'fence_confirmed',
+                                'evacuation_started', 'evacuation_done']
+        # Fenced through IPMI: the BMC powered off, once.
+        assert bmc.status()['power'] == 'off'
+        assert bmc.status()['counts']['power_off'] == 1
+        assert bmc.status()['counts']['power_on'] == 0
+        evacuated = plugins.records(plugin_dir, 'evacuated')
+        assert sorted(r['instance'] for r in evacuated) == [
+            HOST + '-vm-0', HOST + '-vm-1']
+        assert len(plugins.records(plugin_dir, 'isolated')) == 1
+        fx.wait_for(lambda: d.recovery().status == api.DONE, 30,
+                    message='the recovery done in the journal')
+        # One notifier failing stopped no other.
+        assert [(n['host'], n['recovered']) for n in plugins.records(
+            plugin_dir, 'notified')] == [(HOST, True)]
+        assert len(plugins.records(plugin_dir, 'failed-notifications')) == 3
+        steps = d.steps()
+        assert {n: s.status for n, s in steps.items()
+                if not n.startswith('notify:')} == {
+            'fence': 'done', 'isolate': 'done', 'evacuate': 'done',
+            'instance:compute-1-vm-0': 'done',
+            'instance:compute-1-vm-1': 'done', 'notify': 'failed'}
+        assert 'after 3 attempts' in steps['notify'].detail
+        assert 'Recovery of compute-1: fence done in' in d.logs()
+        assert bmc.password not in d.logs()
+        # It stays out of service until an operator re-arms it.
+        assert d.recovery().rearmed_at is None
+        rearm = manage(d.cloud, 'host', 'rearm', HOST, '--by', 'tester')
+        assert rearm.returncode == 0, rearm.stderr
+        fx.wait_for(lambda: 'rearm' in d.triggers(), 30,
+                    message='the engine learns of the rearm')
+        assert d.recovery().rearmed_by == 'tester'
+        # The repaired host's agent is heard again: up.
+        fx.start_agent(processes, d.cloud, HOST)
+        fx.wait_for(lambda: len(d.cloud.of('up', HOST)) == 2, 30,
+                    message='%s up again' % HOST)
+    finally:
+        d.close()
+
+
+def test_killed_after_each_step_fences_and_evacuates_exactly_once(
+        make_cloud, processes, tmp_path, monkeypatch, plugin_dir, db_url):
+    bmc = _bmc(processes, tmp_path, monkeypatch)
+    d = Deployment(make_cloud, processes, db_url, PLUGINS + 'IpmiFencer')
+    gated = ('isolate', 'evacuate', 'notify')
+    for step in gated:
+        (plugin_dir / ('gate-' + step)).write_text('')
+    try:
+        engine = d.start_engine()
+        agent = fx.start_agent(processes, d.cloud, HOST)
+        _kill_agent_and_wait_dead(d, agent)
+        # Killed after fence (waiting in isolate), after isolate (waiting
+        # in evacuate), after evacuate (waiting in notify): each time the
+        # next engine resumes from the journal.
+        for step in gated:
+            reached = plugin_dir / ('reached-' + step)
+            fx.wait_for(reached.exists, 60, message='the recovery at %s\n%s'
+                        % (step, d.logs()))
+            assert engine.pid == int(reached.read_text())
+            engine.stop(signal.SIGKILL)
+            assert d.recovery().status == api.RUNNING
+            (plugin_dir / ('open-' + step)).write_text('')
+            engine = d.start_engine()
+        # After notify: the recovery is done in the journal; the next
+        # engine takes the host back as recovered, and repeats nothing.
+        fx.wait_for(lambda: d.recovery().status == api.DONE, 60,
+                    message='the recovery done\n' + d.logs())
+        engine.stop(signal.SIGKILL)
+        d.start_engine()
+        fx.wait_for(lambda: 'journal_recovered' in d.triggers(), 60,
+                    message='the last engine takes the host back')
+        assert bmc.status()['counts']['power_off'] == 1
+        assert bmc.status()['power'] == 'off'
+        evacuated = [r['instance'] for r in plugins.records(plugin_dir,
+                                                             'evacuated')]
+        assert sorted(evacuated) == [HOST + '-vm-0', HOST + '-vm-1']
+        assert len(plugins.records(plugin_dir, 'evacuate-calls')) == 1
+        assert len(plugins.records(plugin_dir, 'isolated')) == 1
+        assert len(plugins.records(plugin_dir, 'notified')) == 1
+        steps = d.steps()
+        assert steps['fence'].attempts == 1
+        assert steps['isolate'].attempts == 2     # killed while under way
+        assert steps['evacuate'].attempts == 2
+        assert steps['notify'].attempts == 2
+        # Every engine said in the decisions file where it took the host
+        # back (a killed one may not have written its last progress: the
+        # journal, not the decisions file, is the truth).
+        assert d.triggers()[-1] == 'journal_recovered'
+        assert d.triggers().count('recovery_resumed') == 3
+        assert d.cloud.of('state', HOST)[-1]['state'] == 'recovered'
+        # Re-armed while no engine runs: the next engine learns it from the
+        # journal, and the host is up again with its next heartbeat.
+        d.engines[-1].stop(signal.SIGKILL)
+        rearm = manage(d.cloud, 'host', 'rearm', HOST)
+        assert rearm.returncode == 0, rearm.stderr
+        d.start_engine()
+        fx.start_agent(processes, d.cloud, HOST)
+        fx.wait_for(lambda: len(d.cloud.of('up', HOST)) == 2, 60,
+                    message='%s up again after the rearm' % HOST)
+        assert d.triggers().count('journal_recovered') == 1
+        assert bmc.status()['counts']['power_off'] == 1
+    finally:
+        d.close()
+
+
+def test_a_failed_fence_is_retried_by_the_operator(
+        make_cloud, processes, plugin_dir, sqlite_url):
+    (plugin_dir / 'power-fails').write_text('')
+    d = Deployment(make_cloud, processes, sqlite_url,
+                   PLUGINS + 'SwitchFencer', recovery__auto_rearm='true')
+    try:
+        d.start_engine()
+        agent = fx.start_agent(processes, d.cloud, HOST)
+        _kill_agent_and_wait_dead(d, agent)
+        fx.wait_for(lambda: 'fence_failed' in d.triggers(), 60,
+                    message='the fence failed\n' + d.logs())
+        fx.wait_for(lambda: d.recovery().status == api.FAILED, 30,
+                    message='the recovery failed in the journal')
+        # Nothing evacuated, the administrators told of the failure.
+        assert plugins.records(plugin_dir, 'evacuate-calls') == []
+        assert [(n['recovered'], n['failed_step']) for n in plugins.records(
+            plugin_dir, 'notified')] == [(False, 'fence')]
+        shown = manage(d.cloud, 'recovery', 'show', str(d.recovery().id))
+        assert shown.returncode == 0, shown.stderr
+        assert 'safety rule 1' in shown.stdout
+        # The BMC answers again; the operator retries.
+        os.unlink(plugin_dir / 'power-fails')
+        retry = manage(d.cloud, 'recovery', 'retry', HOST)
+        assert retry.returncode == 0, retry.stderr
+        fx.wait_for(lambda: 'evacuation_done' in d.triggers(), 60,
+                    message='the retried recovery\n' + d.logs())
+        # auto_rearm: back in service by itself once every evacuation
+        # finished.
+        fx.wait_for(lambda: 'rearm' in d.triggers(), 30,
+                    message='automatic rearm')
+        assert d.triggers() == [
+            'fence_started', 'fence_failed', 'retry', 'fence_started',
+            'fence_confirmed', 'evacuation_started', 'evacuation_done',
+            'rearm']
+        assert d.recovery().rearmed_by == 'auto_rearm'
+        assert len(plugins.records(plugin_dir, 'evacuated')) == 2
+        assert [f['confirmed'] for f in plugins.records(
+            plugin_dir, 'fenced')] == [False, True]
+    finally:
+        d.close()

@@ -1,0 +1,75 @@
+"""freezer-dr-manage host rearm, recovery retry and recovery show: the
+real command against a real journal (sqlite, PostgreSQL, MariaDB)."""
+
+import subprocess
+
+from freezer_dr.journal import api
+from freezer_dr.journal import schema
+from tests.functional import conftest as fx
+from tests.functional.test_engine_recovery import db_url  # noqa: F401
+
+
+def _manage(conf, *args):
+    return subprocess.run([fx.command('freezer-dr-manage'), '--config-file',
+                           str(conf), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_rearm_retry_and_show(tmp_path, db_url):  # noqa: F811
+    conf = tmp_path / 'freezer-dr.conf'
+    conf.write_text('[database]\nconnection = %s\n' % db_url)
+    assert _manage(conf, 'db', 'sync').returncode == 0
+    db = schema.engine_for(db_url)
+    journal = api.Journal(db)
+    try:
+        rec = journal.begin('c-1', 'boot-a', 'declared dead')
+        journal.step_started(rec.id, 'fence')
+        journal.step_finished(rec.id, 'fence', api.FAILED,
+                              'power-off not confirmed (BMC silent)')
+        journal.finish(rec.id, api.FAILED)
+
+        shown = _manage(conf, 'recovery', 'show', str(rec.id))
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert lines[0] == 'recovery %d of c-1, incarnation boot-a: failed' \
+            % rec.id
+        assert '  re-armed: no' in lines
+        fence = [line for line in lines if line.split()[:2] == ['fence',
+                                                               'failed']]
+        assert len(fence) == 1 and 'BMC silent' in fence[0]
+        assert 'Z' in fence[0]          # when it started, UTC
+        missing = _manage(conf, 'recovery', 'show', '9999')
+        assert missing.returncode == 1
+        assert 'no recovery 9999' in missing.stderr
+
+        retried = _manage(conf, 'recovery', 'retry', 'c-1')
+        assert retried.returncode == 0, retried.stderr
+        assert 'reopened' in retried.stdout
+        assert journal.get(rec.id).status == api.RUNNING
+        assert [r.id for r in journal.unfinished()] == [rec.id]
+        again = _manage(conf, 'recovery', 'retry', 'c-1')
+        assert again.returncode == 1 and 'nothing to retry' in again.stderr
+
+        under_way = _manage(conf, 'host', 'rearm', 'c-1')
+        assert under_way.returncode == 1
+        assert 'under way' in under_way.stderr
+        journal.finish(rec.id, api.DONE)
+        rearmed = _manage(conf, 'host', 'rearm', 'c-1', '--by', 'alice')
+        assert rearmed.returncode == 0, rearmed.stderr
+        record = journal.get(rec.id)
+        assert record.rearmed_by == 'alice' and record.rearmed_at
+        assert journal.outstanding() == []
+        assert [r.id for r in journal.rearmed_since(record.rearmed_at)] == [
+            rec.id]
+        assert journal.last_rearmed_at() == record.rearmed_at
+        twice = _manage(conf, 'host', 'rearm', 'c-1')
+        assert twice.returncode == 0 and 'already' in twice.stdout
+        assert journal.get(rec.id).rearmed_by == 'alice'
+        assert 'by alice' in _manage(conf, 'recovery', 'show',
+                                     str(rec.id)).stdout
+        assert _manage(conf, 'recovery', 'retry', 'c-1').returncode == 1
+        nobody = _manage(conf, 'host', 'rearm', 'nobody')
+        assert nobody.returncode == 1
+        assert 'no recovery of nobody' in nobody.stderr
+    finally:
+        db.dispose()

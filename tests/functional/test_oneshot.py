@@ -1,0 +1,77 @@
+"""The one-shot ``freezer-dr`` command: monitor → fence → isolate →
+evacuate → notify through the same workflow and journal as the engine
+(test plugins count what is done)."""
+
+import subprocess
+
+from tests.functional import conftest as fx
+from tests.functional import plugins
+from tests.functional.test_engine_recovery import plugin_dir  # noqa: F401
+
+PLUGINS = 'tests.functional.plugins:'
+
+
+def _run(conf, *args):
+    return subprocess.run([fx.command(args[0]), '--config-file', str(conf),
+                           *args[1:]], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_oneshot_recovers_each_failed_host_once(tmp_path, monkeypatch,
+                                                plugin_dir):  # noqa: F811
+    conf = tmp_path / 'freezer-dr.conf'
+    conf.write_text(
+        '[database]\nconnection = sqlite:///%s\n'
+        '[recovery]\nmonitor = %sStaticMonitor\nfencer = %sSwitchFencer\n'
+        'evacuator = %sCountingEvacuator\nnotifiers = %sCountingNotifier\n'
+        % (tmp_path / 'journal.sqlite', PLUGINS, PLUGINS, PLUGINS, PLUGINS))
+    assert _run(conf, 'freezer-dr-manage', 'db', 'sync').returncode == 0
+
+    monkeypatch.setenv('FREEZER_DR_TEST_FAILED_HOSTS', '')
+    none = _run(conf, 'freezer-dr')
+    assert none.returncode == 0, none.stderr
+    assert none.stdout == 'No failed nodes\n'
+
+    monkeypatch.setenv('FREEZER_DR_TEST_FAILED_HOSTS', 'c-1,c-2')
+    first = _run(conf, 'freezer-dr')
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        'Failed nodes: c-1, c-2',
+        'c-1: recovered (fence done, isolate done, evacuate done, '
+        'notify done)',
+        'c-2: recovered (fence done, isolate done, evacuate done, '
+        'notify done)']
+    assert len(plugins.records(plugin_dir, 'evacuated')) == 4
+    # Run again (cron): the journal says they were recovered; nothing is
+    # fenced or evacuated twice.
+    again = _run(conf, 'freezer-dr')
+    assert again.returncode == 0, again.stderr
+    assert 'c-1: already recovered (journal)' in again.stdout
+    assert len(plugins.records(plugin_dir, 'fenced')) == 2
+    assert len(plugins.records(plugin_dir, 'evacuate-calls')) == 2
+
+    # A BMC that does not answer: failed, nothing evacuated, exit 1.
+    (plugin_dir / 'power-fails').write_text('')
+    monkeypatch.setenv('FREEZER_DR_TEST_FAILED_HOSTS', 'c-3')
+    failed = _run(conf, 'freezer-dr')
+    assert failed.returncode == 1
+    assert failed.stdout.splitlines()[1].startswith(
+        'c-3: FAILED at fence: power-off not confirmed')
+    assert [r['host'] for r in plugins.records(plugin_dir,
+                                               'evacuate-calls')] == [
+        'c-1', 'c-2']
+    assert plugins.records(plugin_dir, 'notified')[-1] == {
+        'host': 'c-3', 'recovered': False, 'failed_step': 'fence',
+        'instances': 0, 'pid': plugins.records(
+            plugin_dir, 'notified')[-1]['pid']}
+    # Not run again until an operator retries it.
+    refused = _run(conf, 'freezer-dr')
+    assert refused.returncode == 1
+    assert 'recovery retry c-3' in refused.stdout
+    assert len(plugins.records(plugin_dir, 'fenced')) == 3
+    (plugin_dir / 'power-fails').unlink()
+    assert _run(conf, 'freezer-dr-manage', 'recovery', 'retry',
+                'c-3').returncode == 0
+    retried = _run(conf, 'freezer-dr')
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert 'c-3: recovered' in retried.stdout
