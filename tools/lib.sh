@@ -33,6 +33,19 @@ as_root_apt_install() {
     fi
 }
 
+ensure_build_packages() {
+    # libvirt-python builds against libvirt-dev (with pkg-config); the
+    # fencer tests run ipmitool against the BMC simulator. (Debian and
+    # Ubuntu; elsewhere install their equivalents yourself.)
+    command -v dpkg-query >/dev/null || return 0
+    local missing=() package
+    for package in libvirt-dev pkg-config ipmitool; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
+            grep -q 'ok installed' || missing+=("$package")
+    done
+    [ "${#missing[@]}" = 0 ] || as_root_apt_install "${missing[@]}"
+}
+
 ensure_venv() {
     command -v "$PYTHON" >/dev/null ||
         as_root_apt_install python3 python3-venv python3-pip
@@ -53,6 +66,7 @@ ensure_venv() {
         quietly "$VENV/bin/pip" install -q --upgrade pip ||
             die "pip upgrade failed"
     fi
+    ensure_build_packages
     if [ "$(cat "$VENV/.requirements-hash" 2>/dev/null)" != "$hash" ]; then
         echo "Installing the requirements into $VENV" >&2
         quietly "$VENV/bin/pip" install -q -r "$TOP/requirements.txt" \
@@ -83,7 +97,44 @@ ensure_rabbitmq() {
     done
 }
 
+ensure_mariadb() {
+    # MariaDB on 127.0.0.1:3306 (root, no password): the cloud harness's
+    # databases and the journal tests.
+    command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] ||
+        as_root_apt_install mariadb-server mariadb-client
+    if mysqladmin -uroot -h127.0.0.1 ping >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "Starting MariaDB" >&2
+    start-stop-daemon --start --oknodo --background \
+        --exec /usr/sbin/mariadbd >/dev/null 2>&1 || true
+    local deadline=$((SECONDS + 60))
+    until mysqladmin -uroot -h127.0.0.1 ping >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || die "MariaDB did not start"
+        sleep 1
+    done
+}
+
+ensure_postgresql() {
+    # PostgreSQL on 127.0.0.1:5432 (trust): the journal tests.
+    command -v pg_ctlcluster >/dev/null ||
+        as_root_apt_install postgresql
+    if pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+        return 0
+    fi
+    echo "Starting PostgreSQL" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" \
+        main start >/dev/null 2>&1 || true
+    local deadline=$((SECONDS + 60))
+    until pg_isready -h 127.0.0.1 -q 2>/dev/null; do
+        [ "$SECONDS" -lt "$deadline" ] || die "PostgreSQL did not start"
+        sleep 1
+    done
+}
+
 ensure_services() {
     # Each service is started only when it is not already running.
     ensure_rabbitmq
+    ensure_mariadb
+    ensure_postgresql
 }

@@ -9,14 +9,31 @@ from oslo_config import cfg
 
 from freezer_dr.conf import agent
 from freezer_dr.conf import bus
+from freezer_dr.conf import bus_notifications
 from freezer_dr.conf import database
 from freezer_dr.conf import engine
+from freezer_dr.conf import fencer
+from freezer_dr.conf import ipmi
+from freezer_dr.conf import keystone_contacts
+from freezer_dr.conf import libvirt_domain
 from freezer_dr.conf import liveness
+from freezer_dr.conf import mail
+from freezer_dr.conf import nova
 from freezer_dr.conf import recovery
+from freezer_dr.conf import redfish
 from freezer_dr.conf import storm_guard
+from freezer_dr.conf import webhook
 
 CONF = cfg.CONF
 
 for _module in (agent, bus, database, engine, liveness, recovery,
                 storm_guard):
     _module.register_opts(CONF)
+# The notifiers' option groups.
+for _module in (bus_notifications, keystone_contacts, mail, webhook):
+    _module.register_opts(CONF)
+# The fencers' option groups.
+for _module in (fencer, ipmi, libvirt_domain, redfish):
+    _module.register_opts(CONF)
+# The nova evacuator's option groups ([nova], [evacuation]).
+nova.register_opts(CONF)

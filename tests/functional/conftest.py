@@ -146,8 +146,10 @@ class Cloud:
                     'heartbeat_topic': self.prefix + '_heartbeats',
                     'pool': self.prefix + '_engine',
                     'nova_exchange': self.prefix + '_nova'},
+            # Recovery is off unless a test turns it on
+            # (engine__dry_run='false' and a journal).
             'engine': {'decisions_file': self.decisions,
-                       'stats_interval': 1},
+                       'stats_interval': 1, 'dry_run': 'true'},
             'agent': {'checks': 'disk', 'disk_path': str(tmp_path),
                       'state_file': str(tmp_path / 'agent-state.json')},
         }
@@ -208,3 +210,38 @@ def start_fleet(processes, cloud, hosts):
     for host in hosts:
         args += ['--host', host]
     return processes.start('fleet', args)
+
+
+@pytest.fixture(scope='session')
+def openstack(tmp_path_factory, rabbit):
+    """The real OpenStack of tests/harness (4 compute hosts), started once
+    for the session on first use. Tests that kill hosts revive them."""
+    from tests.harness import cloud as harness
+    workdir = tmp_path_factory.mktemp('openstack')
+    cloud = harness.Cloud(workdir / 'cloud', hosts=4, log=print)
+    # Every host runs freezer-dr-agent, heard on the cloud's own vhost.
+    agent_config = workdir / 'agent.conf'
+    agent_config.write_text(
+        '[DEFAULT]\ntransport_url = %s\n[bus]\nheartbeat_exchange = %s\n'
+        'heartbeat_topic = %s_heartbeats\n[agent]\nchecks = disk\n'
+        'disk_path = %s\n' % (cloud.transport_url, cloud.name, cloud.name,
+                              workdir))
+    cloud.agent_config = str(agent_config)
+    with cloud:
+        yield cloud
+
+
+@pytest.fixture
+def cloud_hosts(openstack):
+    """The session's cloud, every host revived and every instance deleted
+    after the test."""
+    yield openstack
+    nova = openstack.nova(version='2.53')
+    for host in openstack.hosts:
+        if host.power != 'on' or len(host.running()) < len(
+                host.status()['pids']) or not host.running():
+            openstack.revive(host)
+    for service in nova.services.list(binary='nova-compute'):
+        if service.forced_down or service.status == 'disabled':
+            openstack.revive(service.host)
+    openstack.delete_all_servers()

@@ -176,16 +176,19 @@ class Cloud:
     :param agent_config: a freezer-dr configuration file; when given, every
         host also runs ``freezer-dr-agent`` with it (and a file of its own
         naming the host).
-    :param name: prefix of the databases, the RabbitMQ vhost and the
-        snapshot.
+    :param name: prefix of the databases and name of the RabbitMQ vhost
+        (default: from the port base).
+    :param port_base: first port (default 26000 or
+        ``FREEZER_DR_CLOUD_PORT_BASE``).
     """
 
     def __init__(self, workdir, hosts=3, agent_config=None,
-                 name='fdrcloud', port_base=None, log=None):
+                 name=None, port_base=None, log=None):
         self.dir = os.path.abspath(str(workdir))
-        self.name = name
         self.port_base = int(port_base or os.environ.get(
             'FREEZER_DR_CLOUD_PORT_BASE', 26000))
+        # Two clouds on one machine need their own ports and names.
+        self.name = name or 'fdrcloud%d' % self.port_base
         self.ports = {'keystone': self.port_base,
                       'placement': self.port_base + 1,
                       'nova': self.port_base + 2,
@@ -342,6 +345,7 @@ class Cloud:
 
     def leftovers(self):
         """pids of processes of the cloud that still exist."""
+        self._groups()
         left = []
         for pid in os.listdir('/proc'):
             if not pid.isdigit():
@@ -760,6 +764,11 @@ class Cloud:
             'conductor': {'workers': '1'},
             'scheduler': {'workers': '1',
                           'discover_hosts_in_cells_interval': '1'},
+            # Spread concurrent requests over the best hosts instead of
+            # stacking them all on the single best one (as operators of
+            # clouds with bursts of boots or evacuations do).
+            'filter_scheduler': {'host_subset_size': '3',
+                                 'shuffle_best_same_weighed_hosts': 'true'},
             'notifications': {'notification_format': 'versioned'},
             'oslo_messaging_notifications': {'driver': 'messagingv2'},
             'wsgi': {'api_paste_config':
@@ -803,10 +812,10 @@ class Cloud:
         """freezer-dr's BMC credentials of every host (our YAML format)."""
         lines = ['hosts:']
         for host in self.hosts:
-            lines += ['  %s:' % host.name, '    driver: ipmi',
+            lines += ['  %s:' % host.name,
                       '    address: 127.0.0.1',
                       '    port: %d' % host.bmc_port,
-                      '    user: %s' % host.bmc_user,
+                      '    username: %s' % host.bmc_user,
                       '    password: %s' % host.bmc_password]
         with open(path, 'w') as f:
             f.write('\n'.join(lines) + '\n')
@@ -873,7 +882,7 @@ class Cloud:
         return images[0]['id']
 
     def boot(self, count, project='demo-a', user=None, prefix='vm',
-             hosts=None, timeout=120):
+             hosts=None, timeout=120, **create):
         """Boot ``count`` instances in ``project`` (spread over ``hosts``,
         round robin, when given) and wait until all are ACTIVE."""
         user = user or PROJECTS[project][0]
@@ -892,6 +901,7 @@ class Cloud:
                           % hosts[i % len(hosts)]}
             else:
                 client, kwargs = nova, {}
+            kwargs.update(create)
             servers.append(client.servers.create(
                 '%s-%d' % (prefix, i), image, flavor, nics='none',
                 **kwargs))
@@ -916,6 +926,68 @@ class Cloud:
                      ks.find('projects', project))
             cache[project] = self.session('admin', project)
         return cache[project]
+
+    def boot_many(self, count, host, project='demo-a', prefix='many',
+                  timeout=300):
+        """``count`` instances on ``host`` in one request (nova's
+        multi-create), waiting until all are ACTIVE."""
+        nova = self.nova(self._project_admin_session(project))
+        flavor = self.nova().flavors.find(name=FLAVOR)
+        nova.servers.create(
+            prefix, self.image_id(), flavor, nics='none', min_count=count,
+            max_count=count, availability_zone='nova:%s' % host)
+        admin = self.nova()
+
+        def active():
+            # nova names them <prefix>-1 ... <prefix>-<count>.
+            servers = admin.servers.list(search_opts={
+                'all_tenants': True, 'name': '^%s-[0-9]+$' % prefix})
+            if any(s.status == 'ERROR' for s in servers):
+                raise CloudError('instances went to ERROR')
+            return (len(servers) == count and
+                    all(s.status == 'ACTIVE' for s in servers) and servers)
+        return wait_until(active, timeout, '%d instances ACTIVE' % count,
+                          interval=0.5)
+
+    def revive(self, host, timeout=90):
+        """Bring a killed or powered-off host back as an operator would:
+        power cycle it through its BMC, clear nova's force-down, enable its
+        compute service, and wait until nova says it is up."""
+        host = self.host(host) if isinstance(host, str) else host
+        env = dict(os.environ, IPMI_PASSWORD=host.bmc_password)
+        for command in (['power', 'off'], ['power', 'on']):
+            subprocess.run(['ipmitool', '-I', 'lanplus', '-H', '127.0.0.1',
+                            '-p', str(host.bmc_port), '-U', host.bmc_user,
+                            '-E', *command], check=True, env=env,
+                           capture_output=True, timeout=60)
+        nova = self.nova(version='2.53')
+
+        def unforced():
+            # nova refuses while the evacuations from the host are 'done'
+            # and not yet 'completed' (the restarted compute does that).
+            for service in nova.services.list(host=host.name,
+                                              binary='nova-compute'):
+                if service.forced_down:
+                    nova.services.force_down(service.id, False)
+                if service.status == 'disabled':
+                    nova.services.enable(service.id)
+            return True
+        wait_until(unforced, timeout, 'nova to take %s back' % host.name,
+                   interval=0.5)
+        wait_until(lambda: all(
+            s.state == 'up' and s.status == 'enabled'
+            for s in nova.services.list(host=host.name,
+                                        binary='nova-compute')),
+                   timeout, '%s to be up in nova' % host.name, interval=0.5)
+
+    def delete_all_servers(self, timeout=60):
+        nova = self.nova()
+        servers = nova.servers.list(search_opts={'all_tenants': True})
+        for server in servers:
+            nova.servers.delete(server.id)
+        wait_until(lambda: not nova.servers.list(
+            search_opts={'all_tenants': True}), timeout,
+                   'every instance to be deleted', interval=0.5)
 
     def mail(self):
         """The SMTP sink (started on first use): ``.port``, ``.messages``."""

@@ -51,6 +51,15 @@ class HostBmc(bmc_simulator.SimulatedBmc):
             self.children[proc['name']] = popen
             with open(self.spec['pgid_file'], 'a') as f:
                 f.write('%d\n' % popen.pid)
+            # Reap it when it dies (killed from outside, the injected
+            # failure, or crashed), and say so in the status file.
+            threading.Thread(target=self._reap, args=(popen,),
+                             daemon=True).start()
+
+    def _reap(self, popen):
+        popen.wait()
+        with self.lock:
+            self._save()
 
     def _kill_processes(self):
         for popen in self.children.values():
@@ -78,6 +87,15 @@ class HostBmc(bmc_simulator.SimulatedBmc):
     def power_off(self):
         with self.lock:
             self.counts['power_off'] += 1
+            if self.power == 'on':
+                self._kill_processes()
+            self.power = 'off'
+            self._save()
+
+    def power_shutdown(self):
+        # A soft off: the operating system shuts down (at once, here).
+        with self.lock:
+            self.counts['soft_off'] = self.counts.get('soft_off', 0) + 1
             if self.power == 'on':
                 self._kill_processes()
             self.power = 'off'

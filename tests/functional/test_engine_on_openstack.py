@@ -1,0 +1,133 @@
+"""freezer-dr-engine recovers a dead host of a real OpenStack (the cloud
+harness): the ipmi fencer against the host's BMC, the nova evacuator
+against nova, a journal on sqlite, PostgreSQL or MariaDB. The engine is
+SIGKILLed after a step (or in the middle of the evacuation) and started
+again: the host is powered off exactly once (counted at its BMC) and every
+instance evacuated exactly once (counted in nova's migration records)."""
+
+import json
+import signal
+import subprocess
+
+import pytest
+
+from freezer_dr.journal import api
+from freezer_dr.journal import schema
+from tests.functional import conftest as fx
+from tests.functional.test_engine_recovery import db_url  # noqa: F401
+from tests.harness import cloud as harness
+
+HOST = 'compute-1'
+
+
+class Engine:
+    def __init__(self, cloud, processes, tmp_path, url):
+        self.cloud = cloud
+        self.processes = processes
+        self.decisions = tmp_path / 'decisions.jsonl'
+        self.config = tmp_path / 'freezer-dr.conf'
+        sections = {
+            'DEFAULT': {'transport_url': cloud.transport_url},
+            'bus': {'heartbeat_exchange': cloud.name,
+                    'heartbeat_topic': cloud.name + '_heartbeats',
+                    'pool': 'fdrtest_%s' % tmp_path.name[-12:]},
+            'engine': {'decisions_file': self.decisions,
+                       'stats_interval': 5},
+            'database': {'connection': url},
+            'recovery': {'fencer': 'ipmi', 'evacuator': 'nova',
+                         'notifiers': 'log',
+                         'journal_poll_interval': 0.3,
+                         'step_retry_delay': 0.5},
+            'fencer': {'credentials_file': cloud.credentials_file(
+                str(tmp_path / 'bmcs.yaml'))},
+            'nova': cloud.auth_options(),
+            'evacuation': {'verify_timeout': 120, 'retry_delay': 0.5},
+        }
+        with open(self.config, 'w') as f:
+            for section, values in sections.items():
+                f.write('[%s]\n' % section)
+                for key, value in values.items():
+                    f.write('%s = %s\n' % (key, value))
+        synced = subprocess.run([fx.command('freezer-dr-manage'),
+                                 '--config-file', str(self.config), 'db',
+                                 'sync'], capture_output=True, text=True)
+        assert synced.returncode == 0, synced.stderr
+        self.db = schema.engine_for(url)
+        self.journal = api.Journal(self.db)
+        self.started = []
+
+    def start(self):
+        engine = self.processes.start('engine-%d' % len(self.started), [
+            fx.command('freezer-dr-engine'), '--config-file',
+            str(self.config)])
+        self.started.append(engine)
+        return engine
+
+    def decided(self, action):
+        try:
+            lines = self.decisions.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        return [d for d in map(json.loads, filter(None, lines))
+                if d['action'] == action and d['host'] == HOST]
+
+    def steps(self):
+        found = self.journal.history(HOST, limit=1)
+        if not found:
+            return None, {}
+        return found[0], {s.name: s for s in self.journal.steps(
+            found[0].id)}
+
+    def logs(self):
+        return '\n'.join(e.log()[-3000:] for e in self.started)
+
+
+@pytest.mark.parametrize('step, status', [
+    ('fence', api.DONE), ('isolate', api.DONE), ('evacuate', api.STARTED),
+])
+def test_killed_engine_resumes_without_repeating(
+        cloud_hosts, processes, tmp_path, db_url, step, status):  # noqa
+    cloud = cloud_hosts
+    servers = cloud.boot(4, 'demo-a', hosts=[HOST, 'compute-2'])
+    victims = sorted(s.id for s in servers
+                     if getattr(s, 'OS-EXT-SRV-ATTR:host') == HOST)
+    engine = Engine(cloud, processes, tmp_path, db_url)
+    try:
+        first = engine.start()
+        fx.wait_for(lambda: engine.decided('up'), 60,
+                    message='the engine hears %s' % HOST)
+        power_offs = cloud.host(HOST).status()['counts']['power_off']
+        cloud.host(HOST).kill()
+
+        def reached():
+            _, steps = engine.steps()
+            return step in steps and (
+                status == api.STARTED or steps[step].status == status)
+        fx.wait_for(reached, 90, interval=0.05, message='step %s %s\n%s'
+                    % (step, status, engine.logs()))
+        first.stop(signal.SIGKILL)
+        engine.start()
+        fx.wait_for(lambda: engine.steps()[0].status == api.DONE, 180,
+                    message='the recovery done\n' + engine.logs())
+        record, steps = engine.steps()
+        assert steps['fence'].status == steps['isolate'].status == api.DONE
+        assert steps['evacuate'].status == api.DONE, steps['evacuate']
+        assert steps['fence'].attempts == 1
+
+        counts = cloud.host(HOST).status()['counts']
+        assert counts['power_off'] - power_offs == 1
+        assert cloud.host(HOST).power == 'off'
+        nova = cloud.nova(version='2.53')
+        evacuations = [m for m in nova.migrations.list(host=HOST)
+                       if m.migration_type == 'evacuation']
+        assert sorted(m.instance_uuid for m in evacuations) == victims
+        for server_id in victims:
+            now = nova.servers.get(server_id)
+            assert now.status == 'ACTIVE'
+            assert getattr(now, 'OS-EXT-SRV-ATTR:host') != HOST
+        service = nova.services.list(host=HOST, binary='nova-compute')[0]
+        assert service.forced_down and service.status == 'disabled'
+        assert service.disabled_reason.startswith('freezer-dr')
+        assert harness.SERVICE_PASSWORD not in engine.logs()
+    finally:
+        engine.db.dispose()

@@ -1,0 +1,175 @@
+"""The nova evacuator against a real nova (tests/harness): isolate, evacuate
+with verification, reserved hosts, opt-in and exclusion, and no second
+evacuation when called again."""
+
+import os
+import subprocess
+
+import pytest
+
+from freezer_dr.drivers import nova as nova_driver
+from tests.functional.conftest import wait_for
+from tests.harness import cloud as harness
+
+
+def _evacuator(cloud, **policy):
+    session = cloud.session(harness.FREEZER_USER, 'service')
+    defaults = {'retry_delay': 0.5, 'verify_timeout': 60}
+    defaults.update(policy)
+    return nova_driver.NovaEvacuator(
+        session=session, region_name=harness.REGION,
+        policy=nova_driver.Policy(**defaults), poll_interval=0.2)
+
+
+def _kill(cloud, name):
+    host = cloud.host(name)
+    host.kill()
+    wait_for(lambda: not host.running(), 10, message=name + ' to die')
+
+
+def _host(server):
+    return getattr(server, 'OS-EXT-SRV-ATTR:host')
+
+
+def _evacuations(nova, ids):
+    return [m for m in nova.migrations.list()
+            if m.migration_type == 'evacuation' and m.instance_uuid in ids]
+
+
+def test_isolate_then_evacuate_everything_and_verify(cloud_hosts):
+    cloud = cloud_hosts
+    servers = cloud.boot(6, 'demo-a', hosts=['compute-1', 'compute-2',
+                                             'compute-3'])
+    admin = cloud.nova(version='2.53')
+    victims = [s for s in servers if _host(s) == 'compute-1']
+    stopped = victims[0]
+    admin.servers.stop(stopped.id)
+    wait_for(lambda: admin.servers.get(stopped.id).status == 'SHUTOFF', 30,
+             message='instance stopped')
+    _kill(cloud, 'compute-1')
+    evacuator = _evacuator(cloud)
+
+    status, detail = evacuator.isolate('compute-1')
+    assert status == 'done', detail
+    service = admin.services.list(host='compute-1',
+                                  binary='nova-compute')[0]
+    assert service.forced_down and service.status == 'disabled'
+    assert service.disabled_reason.startswith('freezer-dr: declared dead')
+    assert evacuator.isolate('compute-1')[0] == 'done'     # idempotent
+
+    results = evacuator.evacuate('compute-1')
+    assert sorted(r.id for r in results) == sorted(v.id for v in victims)
+    assert all(r.ok for r in results), results
+    for result in results:
+        now = admin.servers.get(result.id)
+        assert _host(now) == result.target_host != 'compute-1'
+        assert now.status == ('SHUTOFF' if result.id == stopped.id
+                              else 'ACTIVE')
+        assert result.project_id == now.tenant_id
+    ids = {v.id for v in victims}
+    assert {m.status for m in _evacuations(admin, ids)} == {'done'}
+    assert len(_evacuations(admin, ids)) == len(ids)
+
+    # Again (a restarted engine): nothing is evacuated a second time.
+    again = evacuator.evacuate('compute-1')
+    assert again == [] or all(r.ok for r in again)
+    assert len(_evacuations(admin, ids)) == len(ids)
+    assert evacuator.isolate('no-such-host')[0] == 'failed'
+
+
+def test_reserved_hosts_only(cloud_hosts):
+    cloud = cloud_hosts
+    admin = cloud.nova(version='2.53')
+    reserved = admin.services.list(host='compute-4',
+                                   binary='nova-compute')[0]
+    servers = cloud.boot(4, 'demo-b', hosts=['compute-1', 'compute-2'])
+    admin.services.disable_log_reason(reserved.id, 'reserved for HA')
+    _kill(cloud, 'compute-1')
+    evacuator = _evacuator(cloud, reserved_hosts=('compute-4',))
+    assert evacuator.isolate('compute-1')[0] == 'done'
+    results = evacuator.evacuate('compute-1')
+    victims = {s.id for s in servers if _host(s) == 'compute-1'}
+    assert {r.id for r in results} == victims and len(victims) == 2
+    assert {r.target_host for r in results if r.ok} == {'compute-4'}
+    assert all(r.ok for r in results), results
+    assert admin.services.list(host='compute-4')[0].status == 'enabled'
+
+
+def test_opt_in_by_metadata_and_exclusions(cloud_hosts):
+    cloud = cloud_hosts
+    admin = cloud.nova(version='2.53')
+    opted = cloud.boot(1, 'demo-a', prefix='opted', hosts=['compute-2'],
+                       meta={'HA_Enabled': 'True'})[0]
+    urgent = cloud.boot(1, 'demo-a', prefix='urgent', hosts=['compute-2'],
+                        meta={'HA_Enabled': 'yes',
+                              'evacuation_priority': '10'})[0]
+    plain = cloud.boot(1, 'demo-a', prefix='plain', hosts=['compute-2'])[0]
+    amphora = cloud.boot(1, 'demo-a', prefix='amphora', hosts=['compute-2'],
+                         meta={'HA_Enabled': 'true'}, tags=['amphora'])[0]
+    excluded = cloud.boot(1, 'demo-b', prefix='excluded',
+                          hosts=['compute-2'],
+                          meta={'HA_Enabled': 'true'})[0]
+    _kill(cloud, 'compute-2')
+    evacuator = _evacuator(cloud, select='metadata',
+                           exclude_tags=('amphora',),
+                           exclude_projects=(excluded.tenant_id,))
+    servers = evacuator.instances('compute-2')
+    selected, left = evacuator.select('compute-2', servers)
+    assert [s.id for s in selected] == [urgent.id, opted.id]
+    why = {s.id: reason for s, reason in left}
+    assert 'opt-in' in why[plain.id]
+    assert 'amphora' in why[amphora.id]
+    assert 'excluded' in why[excluded.id]
+
+    assert evacuator.isolate('compute-2')[0] == 'done'
+    results = {r.id: r for r in evacuator.evacuate('compute-2')}
+    assert results[opted.id].ok and results[opted.id].target_host
+    assert results[urgent.id].ok and results[urgent.id].target_host
+    for left_alone in (plain, amphora, excluded):
+        assert results[left_alone.id].detail.startswith('not evacuated')
+        assert _host(admin.servers.get(left_alone.id)) == 'compute-2'
+    assert _evacuations(admin, {plain.id, amphora.id, excluded.id}) == []
+
+
+@pytest.mark.parametrize('select', ['flavor', 'image'])
+def test_opt_in_by_flavor_or_image_selects_nothing_unmarked(cloud_hosts,
+                                                           select):
+    cloud = cloud_hosts
+    cloud.boot(2, 'demo-a', hosts=['compute-3'])
+    evacuator = _evacuator(cloud, select=select)
+    selected, left = evacuator.select('compute-3',
+                                      evacuator.instances('compute-3'))
+    assert selected == [] and len(left) == 2
+    assert all('opt-in' in why for _, why in left)
+
+
+def test_rearm_waits_for_the_host_to_start_again(cloud_hosts):
+    cloud = cloud_hosts
+    cloud.boot(1, 'demo-a', hosts=['compute-3'])
+    _kill(cloud, 'compute-3')
+    evacuator = _evacuator(cloud)
+    assert evacuator.isolate('compute-3')[0] == 'done'
+    assert all(r.ok for r in evacuator.evacuate('compute-3'))
+    # nova keeps the host forced down until its nova-compute has started
+    # again and cleaned up after the evacuations.
+    with pytest.raises(Exception, match='evacuation migration'):
+        evacuator.rearm('compute-3')
+    host = cloud.host('compute-3')
+    env = dict(os.environ, IPMI_PASSWORD=host.bmc_password)
+    for command in ('off', 'on'):
+        subprocess.run(['ipmitool', '-I', 'lanplus', '-H', '127.0.0.1', '-p',
+                        str(host.bmc_port), '-U', host.bmc_user, '-E',
+                        'power', command], check=True, env=env,
+                       capture_output=True, timeout=60)
+
+    def rearmed():
+        try:
+            return evacuator.rearm('compute-3')[0] == 'done'
+        except Exception:
+            return False
+    wait_for(rearmed, 90, interval=1, message='nova to take compute-3 back')
+    admin = cloud.nova(version='2.53')
+    wait_for(lambda: admin.services.list(host='compute-3')[0].state == 'up',
+             60, message='compute-3 up')
+    service = admin.services.list(host='compute-3')[0]
+    assert not service.forced_down and service.status == 'enabled'
