@@ -140,6 +140,8 @@ class Workflow:
             LOG.warning('Recovery of %s (incarnation %s) not run: %s',
                         host, incarnation, why)
             return Outcome(host, incarnation, False, (), record.id, why)
+        if record.created:
+            self._tell_started(host, incarnation, reason)
         results = []
         recovered = True
         for name in STEPS:
@@ -167,6 +169,22 @@ class Workflow:
                              else journal_api.FAILED)
         return Outcome(host, incarnation, recovered, tuple(results),
                        record.id)
+
+    def _tell_started(self, host, incarnation, reason):
+        """Notifiers that announce the start of a recovery (the bus
+        notifier's ``freezer_dr.recovery.start``) are told now; a failure
+        to tell is logged, never a reason not to recover."""
+        notifiers = self._notifier if isinstance(self._notifier, dict) \
+            else {'notifier': self._notifier}
+        for name, notifier in notifiers.items():
+            started = getattr(notifier, 'started', None)
+            if not callable(started):
+                continue
+            try:
+                started(host, incarnation, reason)
+            except Exception:
+                LOG.exception('Recovery of %s: notifier %s could not '
+                              'announce its start', host, name)
 
     def _run_step(self, name, host, incarnation, recovery_id, reason):
         try:

@@ -236,3 +236,27 @@ def test_a_rearmed_host_dead_again_on_the_same_boot_is_recovered(journal):  # no
         'b~2', 'b']
     assert [r.incarnation for r in journal.outstanding()
             if r.host == 'compute-10'] == ['b~2']
+
+
+def test_notifiers_that_can_are_told_when_a_recovery_starts(journal):  # noqa
+    class Recorder(Notifier):
+        def __init__(self, fail=False):
+            super().__init__()
+            self.starts = []
+            self.fail = fail
+
+        def started(self, host, incarnation, reason):
+            self.starts.append((host, incarnation, reason))
+            if self.fail:
+                raise RuntimeError('broker gone')
+
+    good, broken, plain = Recorder(), Recorder(fail=True), Notifier()
+    flow = _workflow(journal, Fencer(), Evacuator(),
+                     {'bus': good, 'other': broken, 'log': plain})
+    outcome = flow.run('compute-8', 'boot-a', 'declared dead')
+    assert outcome.recovered          # a failed announcement stops nothing
+    assert good.starts == [('compute-8', 'boot-a', 'declared dead')]
+    assert good.sent == plain.sent == ['recovered compute-8']
+    # Resumed or run again: the start is not announced twice.
+    flow.run('compute-8', 'boot-a', 'declared dead')
+    assert len(good.starts) == 1
