@@ -56,15 +56,6 @@ class Timeline:
         print('  +%6.2f s  %-26s %s' % (offset, what, detail), flush=True)
 
 
-def write_conf(path, sections):
-    with open(path, 'w') as f:
-        for section, values in sections.items():
-            f.write('[%s]\n' % section)
-            for key, value in values.items():
-                f.write('%s = %s\n' % (key, value))
-            f.write('\n')
-
-
 def step(message):
     print('\n== %s' % message, flush=True)
 
@@ -95,7 +86,7 @@ def run(args, workdir):
         'agent': {'checks': 'disk', 'disk_path': workdir},
     }
     agent_conf = os.path.join(workdir, 'agent.conf')
-    write_conf(agent_conf, common)
+    harness.write_ini(agent_conf, common)
     cloud.agent_config = agent_conf
 
     step('Bringing up a real OpenStack (keystone, placement, glance, nova '
@@ -143,7 +134,7 @@ def run(args, workdir):
                       'sender': 'freezer-dr@example.org',
                       'admins': harness.ADMIN_EMAIL},
         })
-        write_conf(engine_conf, sections)
+        harness.write_ini(engine_conf, sections)
         subprocess.run([os.path.join(BIN, 'freezer-dr-manage'),
                         '--config-file', engine_conf, 'db', 'sync'],
                        check=True, capture_output=True)

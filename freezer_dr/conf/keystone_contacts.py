@@ -37,16 +37,20 @@ def register_opts(conf):
     ks_loading.register_auth_conf_options(conf, GROUP.name)
 
 
+def keystoneauth_sample_opts():
+    """keystoneauth1's options that have been stable for years, for the
+    sample of a group that authenticates (the sample must not change with
+    each keystoneauth1 release). The auth plugin's own options (auth_url,
+    username, password, project_name, user_domain_name,
+    project_domain_name for the password plugin) are registered when the
+    plugin is loaded."""
+    return copy.deepcopy([o for o in (
+        ks_loading.get_session_conf_options()
+        + ks_loading.get_auth_common_conf_options()) if o.dest in _SAMPLE])
+
+
 def list_opts():
-    # For the sample: keystoneauth1's options that have been stable for
-    # years (the sample must not change with each keystoneauth1 release).
-    # The auth plugin's own options (auth_url, username, password,
-    # project_name, user_domain_name, project_domain_name for the password
-    # plugin) are registered when the plugin is loaded.
-    listed = [o for o in (ks_loading.get_session_conf_options()
-                          + ks_loading.get_auth_common_conf_options())
-              if o.dest in _SAMPLE]
-    return {GROUP: opts + copy.deepcopy(listed)}
+    return {GROUP: opts + keystoneauth_sample_opts()}
 
 
 _SAMPLE = ('cafile', 'certfile', 'keyfile', 'insecure', 'timeout',

@@ -2,10 +2,10 @@
 (``[nova]``) and which instances it evacuates, where, how
 (``[evacuation]``)."""
 
-import copy
-
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from freezer_dr.conf import keystone_contacts
 
 GROUP = cfg.OptGroup(
     'nova',
@@ -116,16 +116,6 @@ def register_opts(conf):
     conf.register_opts(evacuation_opts, group=EVACUATION)
 
 
-_SAMPLE = ('cafile', 'certfile', 'keyfile', 'insecure', 'timeout',
-           'auth_type', 'auth_section')
-
-
 def list_opts():
-    # keystoneauth1's long-stable options only, so that the sample does
-    # not change with each keystoneauth1 release; the auth plugin's own
-    # options are registered when the plugin is loaded.
-    listed = [o for o in (ks_loading.get_session_conf_options()
-                          + ks_loading.get_auth_common_conf_options())
-              if o.dest in _SAMPLE]
-    return {GROUP: opts + copy.deepcopy(listed),
+    return {GROUP: opts + keystone_contacts.keystoneauth_sample_opts(),
             EVACUATION: evacuation_opts}

@@ -43,11 +43,7 @@ class Engine:
             'nova': cloud.auth_options(),
             'evacuation': {'verify_timeout': 120, 'retry_delay': 0.5},
         }
-        with open(self.config, 'w') as f:
-            for section, values in sections.items():
-                f.write('[%s]\n' % section)
-                for key, value in values.items():
-                    f.write('%s = %s\n' % (key, value))
+        harness.write_ini(self.config, sections)
         synced = subprocess.run([fx.command('freezer-dr-manage'),
                                  '--config-file', str(self.config), 'db',
                                  'sync'], capture_output=True, text=True)

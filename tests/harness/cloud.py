@@ -96,6 +96,18 @@ def wait_until(condition, timeout, what, interval=0.2):
         time.sleep(interval)
 
 
+def write_ini(path, sections):
+    """Write ``{section: {key: value}}`` as an INI file (oslo.config's
+    format), creating its directory."""
+    os.makedirs(os.path.dirname(os.path.abspath(str(path))), exist_ok=True)
+    with open(path, 'w') as f:
+        for section, values in sections.items():
+            f.write('[%s]\n' % section)
+            for key, value in values.items():
+                f.write('%s = %s\n' % (key, value))
+            f.write('\n')
+
+
 class Process:
     """A command in its own process group, output in a log file."""
 
@@ -696,13 +708,7 @@ class Cloud:
                 'region_name': REGION}
 
     def _write(self, path, sections):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'w') as f:
-            for section, values in sections.items():
-                f.write('[%s]\n' % section)
-                for key, value in values.items():
-                    f.write('%s = %s\n' % (key, value))
-                f.write('\n')
+        write_ini(path, sections)
 
     def _write_configs(self):
         keys = os.path.join(self.dir, 'keys')
