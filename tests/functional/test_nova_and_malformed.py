@@ -28,12 +28,14 @@ def _service_payload(host, forced_down):
 def test_nova_service_update_reaches_the_core_with_stock_defaults(
         tmp_path, rabbit, processes):
     # The engine knows only the transport URL (and where to write its
-    # decisions); the agent the same plus a host name.
+    # decisions and its journal); the agent the same plus a host name.
     host = 'novatest-' + str(int(time.time() * 1000))
     engine_conf = tmp_path / 'engine.conf'
     engine_conf.write_text('[DEFAULT]\ntransport_url = %s\n[engine]\n'
-                           'decisions_file = %s\n'
-                           % (rabbit, tmp_path / 'decisions.jsonl'))
+                           'decisions_file = %s\n[database]\nconnection = '
+                           'sqlite:///%s\n'
+                           % (rabbit, tmp_path / 'decisions.jsonl',
+                              tmp_path / 'journal.sqlite'))
     agent_conf = tmp_path / 'agent.conf'
     agent_conf.write_text('[DEFAULT]\ntransport_url = %s\n[agent]\nhost = %s'
                           '\nchecks = disk\ndisk_path = /tmp\nstate_file = '
