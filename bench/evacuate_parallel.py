@@ -38,23 +38,17 @@ DEFAULT_CONCURRENCY = next(o.default for o in nova_conf.evacuation_opts
 
 def cloud_cpu_s(cloud):
     """CPU seconds used so far by every process of the cloud."""
-    ticks = os.sysconf('SC_CLK_TCK')
     total = 0
     for pid in cloud.leftovers():
-        try:
-            with open('/proc/%d/stat' % pid) as f:
-                fields = f.read().rsplit(') ', 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])    # utime + stime
-    return total / ticks
+        fields = harness.proc_stat(pid)
+        if fields:
+            total += int(fields[11]) + int(fields[12])    # utime + stime
+    return total / os.sysconf('SC_CLK_TCK')
 
 
 def evacuate(cloud, count, concurrency):
     cloud.boot_many(count, 'compute-1', prefix='bench%d' % count)
-    host = cloud.host('compute-1')
-    host.kill()
-    harness.wait_until(lambda: not host.running(), 10, 'compute-1 to die')
+    cloud.host('compute-1').kill()
     evacuator = nova_driver.NovaEvacuator(
         session=cloud.session(harness.FREEZER_USER, 'service'),
         region_name=harness.REGION,

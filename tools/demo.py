@@ -29,6 +29,7 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 sys.path.insert(0, TOP)
 
+from freezer_dr import engine as engine_module  # noqa: E402
 from freezer_dr.journal import api as journal_api  # noqa: E402
 from freezer_dr.journal import schema  # noqa: E402
 from tests.harness import cloud as harness  # noqa: E402
@@ -103,10 +104,7 @@ def run(args, workdir):
         servers = (cloud.boot(half, 'demo-a', prefix='web', hosts=hosts) +
                    cloud.boot(args.instances - half, 'demo-b', prefix='db',
                               hosts=hosts[::-1]))
-        projects = {p: cloud.session('admin').get(
-            cloud.auth_url + '/projects?name=%s' % p).json()['projects'][0][
-                'id'] for p in harness.PROJECTS}
-        project_name = {v: k for k, v in projects.items()}
+        project_name = {cloud.project_id(p): p for p in harness.PROJECTS}
         before = {s.id: (s.name, project_name.get(s.tenant_id, '?'),
                          getattr(s, 'OS-EXT-SRV-ATTR:host'))
                   for s in servers}
@@ -154,8 +152,7 @@ def run(args, workdir):
 
 def read_decisions(path):
     try:
-        with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+        return engine_module.decisions_from_file(path)
     except FileNotFoundError:
         return []
 

@@ -261,10 +261,8 @@ class NovaEvacuator(base.Evacuator):
                                         watcher), selected))
         finally:
             watcher.stop()
-        for server, why in left:
-            results.append(base.InstanceResult(
-                server.id, True, 'not evacuated: %s' % why, name=server.name,
-                project_id=server.tenant_id, status=server.status))
+        results.extend(self._result(server, True, 'not evacuated: %s' % why)
+                       for server, why in left)
         LOG.info('Evacuated %d of %d instances of %s in %.1f s',
                  sum(1 for r in results if r.ok and r.target_host),
                  len(selected), host, self._clock() - began)

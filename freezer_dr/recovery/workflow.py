@@ -170,13 +170,17 @@ class Workflow:
         return Outcome(host, incarnation, recovered, tuple(results),
                        record.id)
 
+    def _named_notifiers(self):
+        """``{name: notifier}``, also when built with a single one."""
+        if isinstance(self._notifier, dict):
+            return self._notifier
+        return {'notifier': self._notifier}
+
     def _tell_started(self, host, incarnation, reason):
         """Notifiers that announce the start of a recovery (the bus
         notifier's ``freezer_dr.recovery.start``) are told now; a failure
         to tell is logged, never a reason not to recover."""
-        notifiers = self._notifier if isinstance(self._notifier, dict) \
-            else {'notifier': self._notifier}
-        for name, notifier in notifiers.items():
+        for name, notifier in self._named_notifiers().items():
             started = getattr(notifier, 'started', None)
             if not callable(started):
                 continue
@@ -336,9 +340,7 @@ class Workflow:
                         step):
         report = self.report(recovery_id, host, incarnation, reason,
                              failed_step=step)
-        notifiers = self._notifier if isinstance(self._notifier, dict) \
-            else {'notifier': self._notifier}
-        for name, notifier in notifiers.items():
+        for name, notifier in self._named_notifiers().items():
             try:
                 self._retried(host, NOTIFY, notifier.notify, report)
             except Exception:

@@ -16,6 +16,8 @@ import uuid
 
 import pytest
 
+from freezer_dr import engine as engine_module
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir,
                                    os.pardir))
 BIN = os.path.dirname(sys.executable)
@@ -164,8 +166,7 @@ class Cloud:
 
     def decided(self):
         try:
-            with open(self.decisions) as f:
-                return [json.loads(line) for line in f if line.strip()]
+            return engine_module.decisions_from_file(self.decisions)
         except FileNotFoundError:
             return []
 

@@ -5,12 +5,12 @@ SIGKILLed after a step (or in the middle of the evacuation) and started
 again: the host is powered off exactly once (counted at its BMC) and every
 instance evacuated exactly once (counted in nova's migration records)."""
 
-import json
 import signal
 import subprocess
 
 import pytest
 
+from freezer_dr import engine as engine_module
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
 from tests.functional import conftest as fx
@@ -61,10 +61,10 @@ class Engine:
 
     def decided(self, action):
         try:
-            lines = self.decisions.read_text().splitlines()
+            decided = engine_module.decisions_from_file(self.decisions)
         except FileNotFoundError:
             return []
-        return [d for d in map(json.loads, filter(None, lines))
+        return [d for d in decided
                 if d['action'] == action and d['host'] == HOST]
 
     def steps(self):

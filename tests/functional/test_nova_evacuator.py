@@ -2,9 +2,6 @@
 with verification, reserved hosts, opt-in and exclusion, and no second
 evacuation when called again."""
 
-import os
-import subprocess
-
 import pytest
 
 from freezer_dr.drivers import nova as nova_driver
@@ -19,12 +16,6 @@ def _evacuator(cloud, **policy):
     return nova_driver.NovaEvacuator(
         session=session, region_name=harness.REGION,
         policy=nova_driver.Policy(**defaults), poll_interval=0.2)
-
-
-def _kill(cloud, name):
-    host = cloud.host(name)
-    host.kill()
-    wait_for(lambda: not host.running(), 10, message=name + ' to die')
 
 
 def _host(server):
@@ -46,7 +37,7 @@ def test_isolate_then_evacuate_everything_and_verify(cloud_hosts):
     admin.servers.stop(stopped.id)
     wait_for(lambda: admin.servers.get(stopped.id).status == 'SHUTOFF', 30,
              message='instance stopped')
-    _kill(cloud, 'compute-1')
+    cloud.host('compute-1').kill()
     evacuator = _evacuator(cloud)
 
     status, detail = evacuator.isolate('compute-1')
@@ -84,7 +75,7 @@ def test_reserved_hosts_only(cloud_hosts):
                                    binary='nova-compute')[0]
     servers = cloud.boot(4, 'demo-b', hosts=['compute-1', 'compute-2'])
     admin.services.disable_log_reason(reserved.id, 'reserved for HA')
-    _kill(cloud, 'compute-1')
+    cloud.host('compute-1').kill()
     evacuator = _evacuator(cloud, reserved_hosts=('compute-4',))
     assert evacuator.isolate('compute-1')[0] == 'done'
     results = evacuator.evacuate('compute-1')
@@ -109,7 +100,7 @@ def test_opt_in_by_metadata_and_exclusions(cloud_hosts):
     excluded = cloud.boot(1, 'demo-b', prefix='excluded',
                           hosts=['compute-2'],
                           meta={'HA_Enabled': 'true'})[0]
-    _kill(cloud, 'compute-2')
+    cloud.host('compute-2').kill()
     evacuator = _evacuator(cloud, select='metadata',
                            exclude_tags=('amphora',),
                            exclude_projects=(excluded.tenant_id,))
@@ -146,7 +137,7 @@ def test_opt_in_by_flavor_or_image_selects_nothing_unmarked(cloud_hosts,
 def test_rearm_waits_for_the_host_to_start_again(cloud_hosts):
     cloud = cloud_hosts
     cloud.boot(1, 'demo-a', hosts=['compute-3'])
-    _kill(cloud, 'compute-3')
+    cloud.host('compute-3').kill()
     evacuator = _evacuator(cloud)
     assert evacuator.isolate('compute-3')[0] == 'done'
     assert all(r.ok for r in evacuator.evacuate('compute-3'))
@@ -155,12 +146,8 @@ def test_rearm_waits_for_the_host_to_start_again(cloud_hosts):
     with pytest.raises(Exception, match='evacuation migration'):
         evacuator.rearm('compute-3')
     host = cloud.host('compute-3')
-    env = dict(os.environ, IPMI_PASSWORD=host.bmc_password)
-    for command in ('off', 'on'):
-        subprocess.run(['ipmitool', '-I', 'lanplus', '-H', '127.0.0.1', '-p',
-                        str(host.bmc_port), '-U', host.bmc_user, '-E',
-                        'power', command], check=True, env=env,
-                       capture_output=True, timeout=60)
+    host.ipmitool('power', 'off', check=True)
+    host.ipmitool('power', 'on', check=True)
 
     def rearmed():
         try:

@@ -96,6 +96,17 @@ def wait_until(condition, timeout, what, interval=0.2):
         time.sleep(interval)
 
 
+def proc_stat(pid):
+    """The fields of ``/proc/<pid>/stat`` after the command name (state
+    first, then ppid, pgid, ...; utime and stime are [11] and [12]), or
+    None when there is no such process."""
+    try:
+        with open('/proc/%s/stat' % pid) as f:
+            return f.read().rsplit(') ', 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
 def write_ini(path, sections):
     """Write ``{section: {key: value}}`` as an INI file (oslo.config's
     format), creating its directory."""
@@ -155,28 +166,35 @@ class Host:
     def pids(self):
         return self.status()['pids']
 
-    def kill(self):
+    def kill(self, wait=True):
         """The failure the tests inject: every process of the host is
-        SIGKILLed; the BMC still says the power is on."""
+        SIGKILLed; the BMC still says the power is on. With ``wait``,
+        returns once none of them runs."""
         for pid in self.pids().values():
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if wait:
+            wait_until(lambda: not self.running(), 10,
+                       '%s to die' % self.name, interval=0.05)
 
     def running(self):
-        """Names of the host's processes that are alive."""
-        alive = []
-        for name, pid in self.pids().items():
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                continue
-            with open('/proc/%d/stat' % pid) as f:
-                if f.read().split(') ', 1)[1].startswith('Z'):
-                    continue
-            alive.append(name)
-        return alive
+        """Names of the host's processes that are alive (not zombies)."""
+        return [name for name, pid in self.pids().items()
+                if (proc_stat(pid) or ['Z'])[0] != 'Z']
+
+    def ipmitool(self, *command, password=None, check=False):
+        """``ipmitool -I lanplus`` against this host's BMC; the password
+        (the right one unless given) goes through IPMI_PASSWORD, never the
+        command line."""
+        env = dict(os.environ, IPMI_PASSWORD=self.bmc_password
+                   if password is None else password)
+        return subprocess.run(
+            ['ipmitool', '-I', 'lanplus', '-H', '127.0.0.1', '-p',
+             str(self.bmc_port), '-U', self.bmc_user, '-E', *command],
+            capture_output=True, text=True, env=env, timeout=60,
+            check=check)
 
 
 class Cloud:
@@ -357,31 +375,20 @@ class Cloud:
 
     def leftovers(self):
         """pids of processes of the cloud that still exist."""
-        self._groups()
+        groups = set(self._groups())
         left = []
         for pid in os.listdir('/proc'):
-            if not pid.isdigit():
-                continue
-            try:
-                with open('/proc/%s/stat' % pid) as f:
-                    fields = f.read().rsplit(') ', 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            state, pgid = fields[0], int(fields[2])
-            if pgid in self._group_set and state != 'Z':
+            fields = proc_stat(pid) if pid.isdigit() else None
+            if fields and int(fields[2]) in groups and fields[0] != 'Z':
                 left.append(int(pid))
         return left
 
     def _groups(self):
         try:
             with open(self._pgid_file) as f:
-                groups = [int(line) for line in f if line.strip()]
+                return [int(line) for line in f if line.strip()]
         except FileNotFoundError:
-            groups = []
-        self._group_set = set(groups)
-        return groups
-
-    _group_set = frozenset()
+            return []
 
     def _register(self, pgid):
         with open(self._pgid_file, 'a') as f:
@@ -831,6 +838,11 @@ class Cloud:
     def host(self, name):
         return next(h for h in self.hosts if h.name == name)
 
+    def project_id(self, name):
+        """The id of keystone project ``name``."""
+        return KeystoneAdmin(self.session(), self.auth_url).find('projects',
+                                                                 name)
+
     # -- seeding (first start only) -------------------------------------
 
     def _seed_keystone(self):
@@ -960,12 +972,8 @@ class Cloud:
         power cycle it through its BMC, clear nova's force-down, enable its
         compute service, and wait until nova says it is up."""
         host = self.host(host) if isinstance(host, str) else host
-        env = dict(os.environ, IPMI_PASSWORD=host.bmc_password)
-        for command in (['power', 'off'], ['power', 'on']):
-            subprocess.run(['ipmitool', '-I', 'lanplus', '-H', '127.0.0.1',
-                            '-p', str(host.bmc_port), '-U', host.bmc_user,
-                            '-E', *command], check=True, env=env,
-                           capture_output=True, timeout=60)
+        host.ipmitool('power', 'off', check=True)
+        host.ipmitool('power', 'on', check=True)
         nova = self.nova(version='2.53')
 
         def unforced():
