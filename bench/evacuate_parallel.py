@@ -29,7 +29,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
 from freezer_dr.conf import nova as nova_conf  # noqa: E402
-from freezer_dr.drivers import nova as nova_driver  # noqa: E402
+from freezer_dr.drivers.nova import evacuation as nova_driver  # noqa: E402
+from freezer_dr.drivers.nova import isolation  # noqa: E402
+from freezer_dr.drivers.nova import policy as nova_policy  # noqa: E402
 from tests.harness import cloud as harness  # noqa: E402
 
 DEFAULT_CONCURRENCY = next(o.default for o in nova_conf.evacuation_opts
@@ -52,11 +54,14 @@ def evacuate(cloud, count, concurrency):
     evacuator = nova_driver.NovaEvacuator(
         session=cloud.session(harness.FREEZER_USER, 'service'),
         region_name=harness.REGION,
-        policy=nova_driver.Policy(concurrency=concurrency,
+        policy=nova_policy.Policy(concurrency=concurrency,
                                   verify_timeout=600, retry_delay=1))
+    isolator = isolation.NovaIsolator(
+        session=cloud.session(harness.FREEZER_USER, 'service'),
+        region_name=harness.REGION)
     cpu = cloud_cpu_s(cloud)
     began = time.monotonic()
-    status, detail = evacuator.isolate('compute-1')
+    status, detail = isolator.isolate('compute-1')
     assert status == 'done', detail
     results = evacuator.evacuate('compute-1')
     seconds = time.monotonic() - began

@@ -7,9 +7,14 @@ core when the engine goes deaf or hears again (from the canary of the
 heartbeat consumer), and hands every decision to the runner:
 freezer_dr.recovery.runner.RecoveryRunner recovers the hosts declared dead
 (in worker threads of its own), :class:`DryRunRunner` (``[engine]
-dry_run``) only logs what it would do, marked "DRY RUN". Other threads
-reach the core only through :meth:`Engine.post`: the callables they post
-run on the engine thread, before the events of the same pass.
+dry_run``) only logs what it would do, marked "DRY RUN".
+
+Wiring, in this order, with nothing set after the fact: a :class:`Mailbox`
+first (the consumers deliver into it, the runner posts into it), then the
+consumers, the runner, and the engine given all of them. Other threads
+reach the core only through :meth:`Mailbox.post`: the callables they post
+run on the engine thread, given the engine, before the events of the same
+pass.
 """
 
 import heapq
@@ -22,7 +27,6 @@ import time
 from freezer_dr import bus
 from freezer_dr import clock as clock_module
 from freezer_dr import events
-from freezer_dr import replay
 from freezer_dr.liveness import actions as act
 from freezer_dr.liveness import core as liveness_core
 
@@ -40,6 +44,12 @@ MAX_BATCHES_PER_PASS = 200
 
 class DryRunRunner:
     """Carries out nothing: logs every decision, clearly marked."""
+
+    def start(self):
+        LOG.warning('[engine] dry_run: nobody will be recovered')
+
+    def stop(self):
+        pass
 
     def carry_out(self, action):
         host = action.host or '-'
@@ -67,59 +77,74 @@ class EngineCounters:
         self.late = 0
 
 
+class Mailbox:
+    """What other threads hand the engine thread: parsed events (from the
+    consumers) and work (from the runner). Made before both, so that
+    neither needs the engine to exist."""
+
+    def __init__(self):
+        self.counters = EngineCounters()
+        self.events = queue.SimpleQueue()
+        self.work = queue.SimpleQueue()
+
+    def deliver(self, batch):
+        """Sink for the consumers (any thread): parse, then queue."""
+        parsed = bus.parse_batch(batch, self.counters)
+        if parsed:
+            self.events.put(parsed)
+
+    def deliver_events(self, parsed):
+        """Sink for events already parsed (by the heartbeat workers)."""
+        self.events.put(parsed)
+
+    def post(self, work):
+        """Run ``work(engine)`` on the engine thread (from any thread)."""
+        self.work.put(work)
+
+
 class Engine:
     """Bus → liveness core → runner, on one thread."""
 
-    def __init__(self, settings, runner, deaf_after, hearing,
-                 decisions_file=None, tick_interval=0.1, stats_interval=60.0,
-                 clock=clock_module.now):
+    def __init__(self, settings, runner, mailbox, deaf_after, hearing,
+                 sources=(), decisions_file=None, tick_interval=0.1,
+                 stats_interval=60.0, clock=clock_module.now):
         """
+        :param mailbox: the :class:`Mailbox` the consumers and the runner
+            were given.
         :param hearing: callable returning the seconds since the engine last
             heard its own canary (None until the first one): the engine is
             deaf when that is more than ``deaf_after``.
+        :param sources: objects with a ``counters`` attribute
+            (bus.Counters), whose counts the statistics line reports too.
         """
         self.core = liveness_core.LivenessCore(settings)
-        self.counters = EngineCounters()
+        self.counters = mailbox.counters
         self._runner = runner
         self._hearing = bus.Hearing(hearing, deaf_after)
+        self._sources = tuple(sources)
         self._tick = tick_interval
         self._stats_interval = stats_interval
         self._clock = clock
-        self._inbox = queue.SimpleQueue()
+        self._inbox = mailbox.events
+        self._posted = mailbox.work
         # Events waiting for the horizon, as (received_at, order, event).
         self._pending = []
         self._order = itertools.count()
         self._applied = float('-inf')
         self._decisions = open(decisions_file, 'a', encoding='utf-8') \
             if decisions_file else None
-        # Callables posted by other threads, run on the engine thread.
-        self._posted = queue.SimpleQueue()
         # The core's time as of the last pass (posted work is stamped so).
         self._horizon = clock() - SETTLE
-        attach = getattr(runner, 'attach', None)
-        if attach is not None:
-            attach(self)
-        # Objects with a ``counters`` attribute (bus.Counters), whose counts
-        # the statistics line reports too.
-        self.sources = []
 
-    def deliver(self, batch):
-        """Sink for the consumers (any thread): parse, then queue."""
-        parsed = bus.parse_batch(batch, self.counters)
-        if parsed:
-            self._inbox.put(parsed)
-
-    def deliver_events(self, parsed):
-        """Sink for events already parsed (by the heartbeat workers)."""
-        self._inbox.put(parsed)
-
-    def post(self, work):
-        """Run ``work()`` on the engine thread (from any thread)."""
-        self._posted.put(work)
+    def recovery_progress(self, host, step, status):
+        """Engine thread: a recovery's progress, for the core to move the
+        host along its table (core.recovery_progress)."""
+        self._carry_out(self.core.recovery_progress(host, step, status,
+                                                    self._horizon))
 
     def recovery_step(self, host, trigger):
-        """Engine thread: move ``host`` along the transition table
-        (core.recovery_step); the decision is written and logged."""
+        """Engine thread: an operator's (or the journal's) trigger for
+        ``host`` (core.recovery_step)."""
         self._carry_out(self.core.recovery_step(host, trigger,
                                                 self._horizon))
 
@@ -178,7 +203,7 @@ class Engine:
             except queue.Empty:
                 return
             try:
-                work()
+                work(self)
             except Exception:
                 LOG.exception('Posted work %r failed', work)
 
@@ -207,7 +232,7 @@ class Engine:
         states = {}
         for state in self.core.states().values():
             states[state] = states.get(state, 0) + 1
-        counters = [s.counters for s in self.sources]
+        counters = [s.counters for s in self._sources]
         received = sum(c.received for c in counters)
         undecodable = sum(c.undecodable for c in counters)
         malformed = self.counters.malformed + sum(c.malformed
@@ -234,7 +259,7 @@ class Engine:
             self.counters.actions += 1
             if self._decisions is not None:
                 self._decisions.write(
-                    replay.format_json(action.as_dict()) + '\n')
+                    act.format_json(action.as_dict()) + '\n')
                 self._decisions.flush()
             try:
                 self._runner.carry_out(action)

@@ -6,8 +6,6 @@ their times are exactly those a live engine makes when it hears the same
 messages at the same times. No service is contacted.
 """
 
-import json
-
 from freezer_dr import events
 from freezer_dr.liveness import actions as act
 from freezer_dr.liveness import core as liveness_core
@@ -79,9 +77,7 @@ def decisions(lines, settings, summary=None):
     summary.states = core.states()
 
 
-def format_json(decision):
-    """One decision as one line of JSON, byte-identical for equal input."""
-    return json.dumps(decision, sort_keys=True, separators=(',', ':'))
+format_json = act.format_json
 
 
 def format_text(decision, origin):

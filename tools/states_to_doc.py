@@ -63,6 +63,16 @@ def render():
     for t in transitions.TABLE:
         out += ['   * - ``%s``' % t.source, '     - %s' % t.trigger,
                 '     - ``%s``' % t.target, '     - %s' % t.why]
+    out += ['', 'Progress of a recovery', '======================', '',
+            'What each step of a recovery reports to the liveness core: the',
+            'triggers it applies, in order (a host already part of the way',
+            'takes only the rest; a report the table allows none of is',
+            'logged as an ``ignored_progress`` decision).', '',
+            '.. list-table::', '   :header-rows: 1', '',
+            '   * - step', '     - status', '     - triggers', '     - why']
+    for p in transitions.PROGRESS:
+        out += ['   * - %s' % p.step, '     - %s' % p.status,
+                '     - %s' % ', '.join(p.triggers), '     - %s' % p.why]
     return '\n'.join(out) + '\n'
 
 

@@ -1,6 +1,41 @@
-"""Console entry points: parse configuration, build, run."""
+"""Console entry points: parse configuration, build, run.
 
+What every command shares lives here (parsing and checking the
+configuration, stopping on signals), so that a command imports only what
+it uses: ``freezer-dr-agent``, on every compute node, loads neither the
+journal, the recovery, the drivers nor SQLAlchemy.
+"""
+
+import signal
 import sys
+
+from oslo_log import log as logging
+
+from freezer_dr.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+
+def prepare(argv, prog, groups=('bus', 'engine', 'liveness',
+                                  'storm_guard')):
+    """Parse the command line and configuration files, check every option of
+    ``groups`` (so that a bad value stops the command at once, with
+    cfg.Error), set up logging."""
+    logging.register_options(CONF)
+    CONF(argv, project='freezer-dr', prog=prog)
+    for group in groups:
+        for name in CONF[group]:
+            CONF[group][name]
+    logging.setup(CONF, 'freezer-dr')
+
+
+def stop_on_signals(stop):
+    """Set the event ``stop`` on SIGTERM and SIGINT."""
+    def handler(signum, frame):
+        LOG.info('Received %s: stopping', signal.Signals(signum).name)
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def not_available(command, issue):

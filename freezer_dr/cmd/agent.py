@@ -16,8 +16,8 @@ import oslo_messaging
 
 from freezer_dr import agent as agent_module
 from freezer_dr import bus
+from freezer_dr import cmd
 from freezer_dr.agent import checks as checks_module
-from freezer_dr.cmd import engine as engine_cmd
 from freezer_dr.conf import CONF
 from freezer_dr.liveness import core as liveness_core
 
@@ -35,7 +35,7 @@ _CLI = [
 def main(argv=None):
     CONF.register_cli_opts(_CLI)
     try:
-        engine_cmd.prepare(sys.argv[1:] if argv is None else argv,
+        cmd.prepare(sys.argv[1:] if argv is None else argv,
                            'freezer-dr-agent', groups=('agent', 'bus'))
         # The agent's notifications go to the heartbeat exchange.
         oslo_messaging.set_transport_defaults(CONF.bus.heartbeat_exchange)

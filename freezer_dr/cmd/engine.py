@@ -1,7 +1,6 @@
 """``freezer-dr-engine``: listen on the bus, keep every host's liveness,
 recover the hosts declared dead (``[engine] dry_run``: only log)."""
 
-import signal
 import sys
 import threading
 
@@ -10,37 +9,19 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from freezer_dr import bus
+from freezer_dr import cmd
 from freezer_dr import drivers
 from freezer_dr import engine as engine_module
 from freezer_dr import ingest
 from freezer_dr.conf import CONF
+from freezer_dr.drivers import base
 from freezer_dr.journal import api as journal_api
 from freezer_dr.journal import schema
 from freezer_dr.liveness import settings as liveness_settings
+from freezer_dr.recovery import factory
 from freezer_dr.recovery import runner as runner_module
 
 LOG = logging.getLogger(__name__)
-
-
-def prepare(argv, prog, groups=('bus', 'engine', 'liveness',
-                                  'storm_guard')):
-    """Parse the command line and configuration files, check every option of
-    ``groups`` (so that a bad value stops the command at once, with
-    cfg.Error), set up logging."""
-    logging.register_options(CONF)
-    CONF(argv, project='freezer-dr', prog=prog)
-    for group in groups:
-        for name in CONF[group]:
-            CONF[group][name]
-    logging.setup(CONF, 'freezer-dr')
-
-
-def stop_on_signals(stop):
-    def handler(signum, frame):
-        LOG.info('Received %s: stopping', signal.Signals(signum).name)
-        stop.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 def start_consumers(conf, pool, sink, events_sink=None):
@@ -95,31 +76,38 @@ def open_journal(conf):
     return journal_api.Journal(db)
 
 
-def make_runner(conf):
-    """The runner of ``[engine] dry_run`` and ``[recovery]``."""
+def make_runner(conf, mailbox):
+    """The runner of ``[engine] dry_run`` and ``[recovery]``, its drivers
+    checked (:func:`freezer_dr.recovery.factory.check_workflow`).
+
+    :raises drivers.DriverNotFound: a driver cannot be loaded.
+    :raises base.ConfigurationError: the configuration cannot work.
+    """
     if conf.engine.dry_run:
-        LOG.warning('[engine] dry_run: nobody will be recovered')
         return engine_module.DryRunRunner()
     journal = open_journal(conf)
     rc = conf.recovery
+    flow = factory.build_workflow(conf, journal)
+    factory.check_workflow(flow)
     return runner_module.RecoveryRunner(
-        runner_module.build_workflow(conf, journal), journal,
-        max_parallel=rc.max_parallel, poll_interval=rc.journal_poll_interval,
-        auto_rearm=rc.auto_rearm)
+        flow, journal, mailbox, max_parallel=rc.max_parallel,
+        poll_interval=rc.journal_poll_interval, auto_rearm=rc.auto_rearm)
 
 
 def main(argv=None):
     try:
-        prepare(sys.argv[1:] if argv is None else argv, 'freezer-dr-engine',
-                groups=('bus', 'engine', 'liveness', 'storm_guard',
-                        'recovery', 'database'))
+        cmd.prepare(sys.argv[1:] if argv is None else argv,
+                    'freezer-dr-engine',
+                    groups=('bus', 'engine', 'liveness', 'storm_guard',
+                            'recovery', 'database'))
         settings = liveness_settings.LivenessSettings.from_conf(CONF)
     except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
         return 2
+    mailbox = engine_module.Mailbox()
     try:
-        runner = make_runner(CONF)
-    except drivers.DriverNotFound as exc:
+        runner = make_runner(CONF, mailbox)
+    except (drivers.DriverNotFound, base.ConfigurationError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
         return 2
     except Exception as exc:
@@ -127,20 +115,18 @@ def main(argv=None):
                          '%s: %s\n' % (type(exc).__name__, exc))
         return 1
     stop = threading.Event()
-    stop_on_signals(stop)
-    heartbeats = None
+    cmd.stop_on_signals(stop)
+    heartbeats, nova = start_consumers(CONF, CONF.bus.pool, mailbox.deliver,
+                                       mailbox.deliver_events)
     engine = engine_module.Engine(
-        settings, runner, CONF.bus.deaf_after,
-        hearing=lambda: heartbeats.seconds_since_canary(),
+        settings, runner, mailbox, CONF.bus.deaf_after,
+        hearing=heartbeats.seconds_since_canary, sources=(heartbeats, nova),
         decisions_file=CONF.engine.decisions_file,
         tick_interval=CONF.engine.tick_interval,
         stats_interval=CONF.engine.stats_interval)
-    if not CONF.engine.dry_run:
-        # Hosts under recovery are taken back before any heartbeat.
-        runner.start()
-    heartbeats, nova = start_consumers(CONF, CONF.bus.pool, engine.deliver,
-                                       engine.deliver_events)
-    engine.sources = [heartbeats, nova]
+    # Hosts under recovery are taken back before any heartbeat is applied
+    # (the work it posts runs first, on the engine's first pass).
+    runner.start()
     LOG.info('freezer-dr-engine started: pool %s, detection window %.2f s, '
              'corroboration %s', CONF.bus.pool, settings.detection_window(),
              ','.join(settings.corroboration))
@@ -149,8 +135,7 @@ def main(argv=None):
     finally:
         heartbeats.stop()
         nova.stop()
-        if not CONF.engine.dry_run:
-            runner.stop()
+        runner.stop()
         engine.log_stats()
         LOG.info('freezer-dr-engine stopped')
     return 0

@@ -108,15 +108,19 @@ def _recovery_retry():
 
 def _rearm_in_nova(host):
     """Clear nova's force-down and enable the host's compute service
-    through the evacuator (``[recovery] evacuator``), when it can."""
+    through the isolator (``[recovery] isolator``; ``noop`` has nothing to
+    undo)."""
     from freezer_dr import drivers
-    from freezer_dr.recovery import runner
-    evacuator = runner.load_driver(drivers.EVACUATORS,
-                                   CONF.recovery.evacuator, CONF)
-    if not callable(getattr(evacuator, 'rearm', None)):
-        return True
+    from freezer_dr.recovery import factory
     try:
-        status, detail = evacuator.rearm(host)
+        isolator = factory.load_isolator(CONF)
+    except drivers.DriverNotFound as exc:
+        print('%s was NOT re-armed: %s\nFix [recovery] isolator (or its '
+              'options), or re-arm in the journal only with --journal-only.'
+              % (host, exc), file=sys.stderr)
+        return False
+    try:
+        status, detail = isolator.rearm(host)
     except Exception as exc:
         print('nova did not take %s back: %s\nStart the host (its '
               'nova-compute moves its evacuations to "completed" when it '
@@ -124,7 +128,7 @@ def _rearm_in_nova(host):
               % (host, exc), file=sys.stderr)
         return False
     print(detail)
-    return status == api.DONE
+    return status in (api.DONE, api.SKIPPED)
 
 
 def _host_rearm():

@@ -18,10 +18,12 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from freezer_dr import cmd
 from freezer_dr import drivers
 from freezer_dr.cmd import engine as engine_cmd
 from freezer_dr.conf import CONF
-from freezer_dr.recovery import runner
+from freezer_dr.drivers import base
+from freezer_dr.recovery import factory
 
 LOG = logging.getLogger(__name__)
 
@@ -51,11 +53,13 @@ def main(argv=None):
     logging.register_options(CONF)
     CONF.set_default('use_stderr', True)
     try:
-        engine_cmd.prepare(sys.argv[1:] if argv is None else argv,
+        cmd.prepare(sys.argv[1:] if argv is None else argv,
                            'freezer-dr', groups=('recovery', 'database'))
-        monitor = runner.load_driver(drivers.MONITORS, CONF.recovery.monitor,
-                                     CONF)
-    except (cfg.Error, ValueError, drivers.DriverNotFound) as exc:
+        monitor = factory.load_driver(drivers.MONITORS,
+                                      CONF.recovery.monitor, CONF)
+        monitor.validate()
+    except (cfg.Error, ValueError, drivers.DriverNotFound,
+            base.ConfigurationError) as exc:
         sys.stderr.write('freezer-dr: bad configuration: %s\n' % exc)
         return 2
     try:
@@ -70,8 +74,9 @@ def main(argv=None):
         return 0
     try:
         journal = engine_cmd.open_journal(CONF)
-        flow = runner.build_workflow(CONF, journal)
-    except drivers.DriverNotFound as exc:
+        flow = factory.build_workflow(CONF, journal)
+        factory.check_workflow(flow)
+    except (drivers.DriverNotFound, base.ConfigurationError) as exc:
         sys.stderr.write('freezer-dr: bad configuration: %s\n' % exc)
         return 2
     except Exception as exc:

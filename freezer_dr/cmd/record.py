@@ -9,6 +9,7 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from freezer_dr import cmd
 from freezer_dr import record
 from freezer_dr.cmd import engine as engine_cmd
 from freezer_dr.conf import CONF
@@ -29,7 +30,7 @@ _CLI = [
 def main(argv=None):
     CONF.register_cli_opts(_CLI)
     try:
-        engine_cmd.prepare(sys.argv[1:] if argv is None else argv,
+        cmd.prepare(sys.argv[1:] if argv is None else argv,
                            'freezer-dr-record', groups=('bus',))
     except cfg.Error as exc:
         sys.stderr.write('freezer-dr-record: bad configuration: %s\n' % exc)
@@ -42,7 +43,7 @@ def main(argv=None):
                          % (CONF.output, exc.strerror))
         return 1
     stop = threading.Event()
-    engine_cmd.stop_on_signals(stop)
+    cmd.stop_on_signals(stop)
     heartbeats = None
     recorder = record.Recorder(
         out, CONF.bus.deaf_after,

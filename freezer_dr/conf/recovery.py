@@ -1,4 +1,5 @@
-"""Options of the recovery: which drivers fence, evacuate and notify.
+"""Options of the recovery: which drivers fence, isolate, evacuate and
+notify.
 
 Each driver is loaded by name through stevedore and built with
 ``conf=CONF``; it reads its own option group (``[ipmi]``, ``[email]``, ...).
@@ -37,14 +38,21 @@ opts = [
                      'safety rule 1 (a host that still runs may corrupt '
                      'the disks of its evacuated instances); every use is '
                      'logged and journaled. Leave empty.'),
+    cfg.StrOpt('isolator',
+               default='nova',
+               help='Isolator driver (namespace freezer_dr.isolators): '
+                    'nova forces the dead host\'s nova-compute down and '
+                    'disables it before its instances are evacuated (the '
+                    'isolate step; [nova] says how to reach nova); noop '
+                    'isolates nothing, for a fencing-only deployment (the '
+                    'step is journaled as skipped).'),
     cfg.BoolOpt('isolate',
                 default=True,
-                help='Force the dead host down and disable it in nova '
-                     'before evacuating (the isolate step), through the '
-                     'evacuator driver\'s isolate method (the nova '
-                     'evacuator has one). When false, or when the '
-                     'evacuator has none, the step is skipped and the '
-                     'journal says so.'),
+                deprecated_for_removal=True,
+                deprecated_reason='Replaced by [recovery] isolator: '
+                                  'isolator = noop is isolate = false.',
+                help='Whether to isolate the dead host in nova. false is '
+                     'read as isolator = noop.'),
     cfg.IntOpt('max_parallel',
                default=4, min=1, max=256,
                help='Recoveries run at the same time (worker threads of '

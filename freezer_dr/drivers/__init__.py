@@ -1,5 +1,7 @@
-"""Drivers: monitors, fencers, evacuators and notifiers, loaded by name
-through stevedore from the namespaces below."""
+"""Drivers: monitors, fencers, isolators, evacuators and notifiers, loaded
+by name through stevedore from the namespaces below. One package per kind
+(``fencers/``, ``notifiers/``, ...; ``nova/`` holds nova's isolator and
+evacuator); ``base.py`` is the whole contract."""
 
 from stevedore import driver as stevedore_driver
 from stevedore import exception as stevedore_exception
@@ -7,9 +9,10 @@ from stevedore import extension
 
 MONITORS = 'freezer_dr.monitors'
 FENCERS = 'freezer_dr.fencers'
+ISOLATORS = 'freezer_dr.isolators'
 EVACUATORS = 'freezer_dr.evacuators'
 NOTIFIERS = 'freezer_dr.notifiers'
-NAMESPACES = (MONITORS, FENCERS, EVACUATORS, NOTIFIERS)
+NAMESPACES = (MONITORS, FENCERS, ISOLATORS, EVACUATORS, NOTIFIERS)
 
 
 class DriverNotFound(Exception):

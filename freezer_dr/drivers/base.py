@@ -1,8 +1,75 @@
-"""One abstract class per driver kind. Drivers know nothing of the engine;
-the engine knows drivers only through these classes."""
+"""The whole contract between the recovery and its drivers: one abstract
+class per driver kind, and the values they exchange.
+
+Drivers know nothing of the engine; the engine and the workflow know
+drivers only through these classes, and call no method that is not
+declared here (no ``getattr`` for optional methods: a method with a
+default here is one every driver has).
+
+Every driver is built as ``Driver(conf=CONF)`` and reads its own option
+group. At start, before it acts on any host, the engine calls
+:meth:`Driver.validate` of each (and :meth:`Fencer.check_host` for every
+host it knows): a configuration that cannot work raises
+:class:`ConfigurationError`, which names the option to fix, and the
+command stops with that one line.
+"""
 
 import abc
 import typing
+
+DONE = 'done'
+FAILED = 'failed'
+SKIPPED = 'skipped'
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot work: ``option`` (``[group] name``) must be
+    fixed, because of ``why``."""
+
+    def __init__(self, option, why):
+        super().__init__(option, why)
+        self.option = option
+        self.why = why
+
+    def __str__(self):
+        return '%s: %s' % (self.option, self.why)
+
+
+class StepResult(typing.NamedTuple):
+    """How a step of a recovery (or a driver's part of it) ended: a value,
+    never an exception used for control flow."""
+
+    status: str         # DONE, FAILED or SKIPPED
+    detail: str
+
+    @property
+    def ok(self):
+        return self.status != FAILED
+
+
+def done(detail):
+    return StepResult(DONE, detail)
+
+
+def failed(detail):
+    return StepResult(FAILED, detail)
+
+
+def skipped(detail):
+    return StepResult(SKIPPED, detail)
+
+
+class Driver(abc.ABC):  # noqa: B024 (its methods have defaults)
+    """What every driver has."""
+
+    def validate(self):
+        """Check, once at start, that this driver's configuration can work
+        (settings present and consistent, its peer reachable where that is
+        cheap to ask); return a list of warnings to log (possibly empty).
+
+        :raises ConfigurationError: naming the option to fix.
+        """
+        return []
 
 
 class FenceResult(typing.NamedTuple):
@@ -14,17 +81,53 @@ class FenceResult(typing.NamedTuple):
     detail: str
 
 
-class Fencer(abc.ABC):
+class Fencer(Driver):
     """Powers a host off so that it can never write again."""
 
-    #: Whether this fencer can read the power state back (tooz-style
-    #: characteristic: the engine refuses to evacuate after one that cannot).
+    #: Whether this fencer reads the power state back (tooz-style
+    #: characteristic). One that cannot is refused at start unless every
+    #: host it serves is in ``[recovery] unfenced_evacuation_hosts``.
     CAN_CONFIRM = False
+    #: The option that says which hosts this fencer can fence (for the
+    #: start-up error when it can fence none).
+    HOSTS_OPTION = '[recovery] fencer'
 
     @abc.abstractmethod
     def fence(self, host):
         """Power ``host`` off; return a :class:`FenceResult`. Never raises
         for a failure of the BMC: the result says what happened."""
+
+    def hosts(self):
+        """The hosts this fencer has credentials for (sorted); empty when
+        it needs none."""
+        return []
+
+    def check_host(self, host):
+        """'' when this fencer can fence ``host``; otherwise why not (no
+        credentials, incomplete ones), in one line without a secret."""
+        return ''
+
+
+class Isolator(Driver):
+    """Takes a dead host out of service in the cloud (nova: force-down and
+    disable) before its instances are rebuilt elsewhere, and puts it back
+    when an operator re-arms it."""
+
+    @abc.abstractmethod
+    def isolate(self, host):
+        """Isolate ``host``; return a :class:`StepResult` (done, failed, or
+        skipped by a driver that isolates nothing). Raises on errors worth
+        retrying (the cloud's API unreachable)."""
+
+    @abc.abstractmethod
+    def rearm(self, host):
+        """Undo :meth:`isolate` for a repaired host; return a
+        :class:`StepResult`. Raises on errors worth retrying."""
+
+    def hosts(self):
+        """The compute hosts the cloud knows (sorted), for the start-up
+        checks of the fencer; empty when this isolator cannot tell."""
+        return []
 
 
 class InstanceResult(typing.NamedTuple):
@@ -39,6 +142,18 @@ class InstanceResult(typing.NamedTuple):
     target_host: str = ''
     #: Its status before the failure (ACTIVE, SHUTOFF, ...), when known.
     status: str = ''
+
+
+class Evacuator(Driver):
+    """Rebuilds a fenced host's instances elsewhere."""
+
+    @abc.abstractmethod
+    def evacuate(self, host):
+        """Evacuate the instances of ``host`` (those its policy selects);
+        return one :class:`InstanceResult` per instance. Must be safe to
+        call again for the same host (an instance already rebuilt
+        elsewhere, or whose evacuation nova already accepted, is reported,
+        not evacuated twice)."""
 
 
 class StepReport(typing.NamedTuple):
@@ -59,7 +174,7 @@ class RecoveryReport(typing.NamedTuple):
     reason: str
     #: True when every step up to evacuation succeeded.
     recovered: bool
-    #: The step that failed ('' when recovered).
+    #: The step that failed ('' when recovered, or not finished yet).
     failed_step: str
     #: One line saying what happened.
     summary: str
@@ -78,8 +193,16 @@ class RecoveryReport(typing.NamedTuple):
         return found
 
 
-class Notifier(abc.ABC):
+class Notifier(Driver):
     """Tells people (or systems) what happened to a host."""
+
+    def started(self, report):
+        """A recovery begins (``report`` has no step yet; its
+        ``started_at`` says when). Most notifiers say nothing then; the bus
+        notifier publishes ``freezer_dr.recovery.start``. Return a short
+        description of what was sent ('' for nothing), or raise on failure:
+        a failure to announce is logged and stops nothing."""
+        return ''
 
     @abc.abstractmethod
     def notify(self, report):
@@ -88,21 +211,9 @@ class Notifier(abc.ABC):
         on failure."""
 
 
-class Monitor(abc.ABC):
+class Monitor(Driver):
     """Reports the hosts that have failed (for the one-shot freezer-dr)."""
 
     @abc.abstractmethod
     def failed_hosts(self):
         """Names of the hosts that are down now."""
-
-
-class Evacuator(abc.ABC):
-    """Rebuilds a fenced host's instances elsewhere."""
-
-    @abc.abstractmethod
-    def evacuate(self, host):
-        """Evacuate the instances of ``host`` (those its policy selects);
-        return one :class:`InstanceResult` per instance. Must be safe to
-        call again for the same host (an instance already rebuilt
-        elsewhere, or whose evacuation nova already accepted, is reported,
-        not evacuated twice)."""

@@ -1,6 +1,7 @@
 """What the liveness core decides: frozen values the engine carries out."""
 
 import dataclasses
+import json
 import typing
 
 UP = 'up'
@@ -20,6 +21,7 @@ UNTRACKED = 'untracked'
 BUS_DOWN = 'bus_down'
 BUS_UP = 'bus_up'
 STATE = 'state'
+IGNORED_PROGRESS = 'ignored_progress'
 
 REQUIRES_ACTION = frozenset((DECLARE_DEAD, ALERT_STORM))
 """Actions the engine must carry out (recover a host, alert the admins);
@@ -43,3 +45,10 @@ class Action:
         result.update(time=self.time, action=self.kind, host=self.host,
                       reason=self.reason)
         return result
+
+
+def format_json(decision):
+    """One decision (:meth:`Action.as_dict`, or a replay's rejection) as one
+    line of JSON, byte-identical for equal input: the line format of the
+    engine's decisions file and of ``freezer-dr-replay --json``."""
+    return json.dumps(decision, sort_keys=True, separators=(',', ':'))

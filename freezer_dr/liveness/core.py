@@ -15,7 +15,6 @@ lazily (one heap entry per host, re-pushed only when it falls due while the
 host kept heartbeating), so following 50,000 hosts costs no scan.
 """
 
-import collections
 import heapq
 import itertools
 
@@ -49,8 +48,7 @@ class _Host:
 
     __slots__ = ('name', 'state', 'boot_id', 'sequence', 'last_heard',
                  'deadline', 'scheduled', 'history', 'suspect_since',
-                 'nova_down', 'skip_interval', 'held', 'noted',
-                 'maintenance_by')
+                 'nova_down', 'skip_interval', 'noted', 'maintenance_by')
 
     def __init__(self, name):
         self.name = name
@@ -67,7 +65,6 @@ class _Host:
         self.nova_down = False
         # The next interval spans an outage of ours: do not learn from it.
         self.skip_interval = False
-        self.held = False
         # A note already given for this state (nova disagreeing, heartbeats
         # of an out-of-service host), not to be repeated.
         self.noted = False
@@ -87,9 +84,9 @@ class LivenessCore:
         self._now = float('-inf')
         self._bus_up = True
         self._counts = dict.fromkeys(st.ALL, 0)
-        self._recent_dead = collections.deque()
-        self._held = set()
-        self._storm = False
+        self._storm = storm.StormGuard(settings.storm_window,
+                                       settings.max_failed_hosts,
+                                       settings.max_failed_percent)
         self._grace = settings.corroboration_grace
         self._grace_evidence = 'grace' in settings.corroboration
         self._nova_evidence = 'nova' in settings.corroboration
@@ -131,33 +128,48 @@ class LivenessCore:
             return self._run_timers(self._now)
         return []
 
-    def recovery_step(self, host, trigger, now):
-        """Record a step of a recovery (``fence_started``, ``rearm``, ...)
-        reported by the engine; return the resulting state action.
+    def recovery_progress(self, host, step, status, now):
+        """A recovery of ``host`` reports that ``step`` started or ended
+        with ``status`` (``transitions.RECOVERY`` for the recovery as a
+        whole); return the decisions: the host's state changes along
+        ``transitions.PROGRESS``, or one ``ignored_progress`` saying why
+        the table allows none of them."""
+        self._at(now)
+        h = self._hosts.get(host)
+        if h is None:
+            return [self._ignored(host, '%s %s' % (step, status),
+                                  'the host is not tracked',
+                                  step=step, status=status)]
+        try:
+            triggers = transitions.progress_path(h.state, step, status)
+        except transitions.InvalidTransition as exc:
+            return [self._ignored(host, '%s %s' % (step, status), str(exc),
+                                  step=step, status=status, state=h.state)]
+        return [self._move(h, trigger) for trigger in triggers]
 
-        :raises transitions.InvalidTransition: when the host's state does
-            not allow ``trigger``.
-        :raises KeyError: for a host the core does not know.
-        """
-        if now > self._now:
-            self._now = now
-        h = self._hosts[host]
-        before = h.state
-        self._transition(h, trigger)
-        h.noted = False
-        return [self._action(act.STATE, h.name, '%s: %s -> %s'
-                             % (trigger, before, h.state),
-                             trigger=trigger, state=h.state)]
+    def recovery_step(self, host, trigger, now):
+        """Apply ``trigger`` to ``host`` for the recovery (an operator's
+        ``retry`` or ``rearm`` read in the journal, a recovery resumed);
+        return the decisions: the state change, or ``ignored_progress``
+        when the host's state does not allow it (or the host is not
+        tracked)."""
+        self._at(now)
+        h = self._hosts.get(host)
+        if h is None:
+            return [self._ignored(host, trigger, 'the host is not tracked',
+                                  trigger=trigger)]
+        if not transitions.allowed(h.state, trigger):
+            return [self._ignored(host, trigger, '%r is not allowed in '
+                                  'state %r' % (trigger, h.state),
+                                  trigger=trigger, state=h.state)]
+        return [self._move(h, trigger)]
 
     def restore(self, host, trigger, now, boot_id=None):
         """Take back a host whose recovery the journal holds, when the
-        engine (re)starts: track it if it is not known, then apply
-        ``trigger`` (``recovery_resumed``, ``journal_recovered`` or
-        ``journal_failed``); return the resulting state action.
-
-        :raises transitions.InvalidTransition: when the host is known in a
-            state that does not allow ``trigger``.
-        """
+        engine (re)starts or an operator reopened it: track it if it is not
+        known, then apply ``trigger`` (``recovery_resumed``,
+        ``journal_recovered`` or ``journal_failed``) as
+        :meth:`recovery_step` does."""
         h = self._hosts.get(host)
         if h is None:
             h = self._track(host)
@@ -175,7 +187,7 @@ class LivenessCore:
 
     @property
     def storm_active(self):
-        return self._storm
+        return self._storm.active
 
     @property
     def bus_connected(self):
@@ -185,6 +197,22 @@ class LivenessCore:
         return len(self._hosts)
 
     # --- helpers -------------------------------------------------------------
+
+    def _at(self, now):
+        if now > self._now:
+            self._now = now
+
+    def _move(self, h, trigger):
+        before = h.state
+        self._transition(h, trigger)
+        h.noted = False
+        return self._action(act.STATE, h.name, '%s: %s -> %s'
+                            % (trigger, before, h.state),
+                            trigger=trigger, state=h.state)
+
+    def _ignored(self, host, what, why, **details):
+        return self._action(act.IGNORED_PROGRESS, host, 'recovery progress '
+                            '%s ignored: %s' % (what, why), **details)
 
     def _action(self, kind, host, reason, time=None, **details):
         return act.Action(self._now if time is None else time, kind, host,
@@ -202,8 +230,7 @@ class LivenessCore:
         counts[h.state] -= 1
         counts[new] += 1
         if h.state == st.SUSPECT:
-            h.held = False
-            self._held.discard(h.name)
+            self._storm.release(h.name)
         h.state = new
 
     def _schedule(self, h, due, kind=_OVERDUE):
@@ -216,12 +243,7 @@ class LivenessCore:
             counts[st.MAINTENANCE]
 
     def _failed(self):
-        return self._counts[st.SUSPECT] + len(self._recent_dead)
-
-    def _is_storm(self):
-        s = self.settings
-        return storm.is_storm(self._failed(), self._tracked(),
-                              s.max_failed_hosts, s.max_failed_percent)
+        return self._storm.failed(self._counts[st.SUSPECT])
 
     # --- timers --------------------------------------------------------------
 
@@ -273,10 +295,7 @@ class LivenessCore:
                 self._try_declare(h, due, evidence, decided)
 
     def _on_storm_expiry(self, due, decided):
-        window = self.settings.storm_window
-        recent = self._recent_dead
-        while recent and recent[0] + window <= due:
-            recent.popleft()
+        self._storm.expire(due)
         self._reconsider_storm(due, decided)
 
     # --- declaring dead, and the storm guard --------------------------------
@@ -291,9 +310,9 @@ class LivenessCore:
         return None
 
     def _try_declare(self, h, now, evidence, decided):
-        if self._is_storm():
-            if not self._storm:
-                self._storm = True
+        guard = self._storm
+        if guard.is_storm(self._counts[st.SUSPECT], self._tracked()):
+            if guard.begin():
                 decided.append(self._action(
                     act.ALERT_STORM, None,
                     '%d of %d tracked hosts failed within %.0f s: automatic '
@@ -301,17 +320,14 @@ class LivenessCore:
                     'acts' % (self._failed(), self._tracked(),
                               self.settings.storm_window),
                     time=now, failed=self._failed(), tracked=self._tracked()))
-            if not h.held:
-                h.held = True
-                self._held.add(h.name)
+            if guard.hold(h.name):
                 decided.append(self._action(
                     act.HELD, h.name, 'storm guard: not declared dead '
                     '(evidence: %s)' % evidence, time=now))
             return
         self._transition(h, 'declared_dead')
         h.noted = False
-        self._recent_dead.append(now)
-        heapq.heappush(self._timers, (now + self.settings.storm_window,
+        heapq.heappush(self._timers, (guard.declared(now),
                                       next(self._order), _STORM_EXPIRY, ''))
         silence = now - h.last_heard
         if evidence == 'nova':
@@ -331,22 +347,20 @@ class LivenessCore:
         over. The hosts it held are not declared at once (the others may
         be coming back one by one after a partition): each must stay silent
         for one more detection window from now."""
-        if not self._storm or self._is_storm():
+        held = self._storm.end(self._counts[st.SUSPECT], self._tracked())
+        if held is None:
             return
-        self._storm = False
         decided.append(self._action(
             act.STORM_CLEARED, None,
             '%d of %d tracked hosts failed within %.0f s: automatic recovery '
             'resumes; held hosts get one more detection window'
             % (self._failed(), self._tracked(), self.settings.storm_window),
-            time=now, held=len(self._held)))
-        for name in sorted(self._held):
+            time=now, held=len(held)))
+        for name in held:
             h = self._hosts[name]
-            h.held = False
             h.suspect_since = now
             self._schedule(h, now + self._detector.allowed_silence(h.history)
                            + self._grace, _GRACE)
-        self._held.clear()
 
     # --- events --------------------------------------------------------------
 
@@ -427,7 +441,7 @@ class LivenessCore:
                 return _NOTHING
             was_suspect = h.state == st.SUSPECT
             self._counts[h.state] -= 1
-            self._held.discard(h.name)
+            self._storm.release(h.name)
             del self._hosts[h.name]
             decided = [self._action(act.UNTRACKED, h.name, 'nova deleted '
                                     'its compute service')]
@@ -445,7 +459,7 @@ class LivenessCore:
                 'service forced down while its heartbeats arrive: not '
                 'declared dead', disabled_reason=ev.disabled_reason)]
         if h.state == st.SUSPECT and self._nova_evidence and self._bus_up \
-                and not h.held:
+                and h.name not in self._storm.held:
             decided = []
             self._try_declare(h, now, 'nova', decided)
             return decided

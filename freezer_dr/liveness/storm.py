@@ -1,4 +1,9 @@
-"""The storm guard's rule (safety rule 2 of DESIGN.md), as pure arithmetic."""
+"""The storm guard (safety rule 2 of DESIGN.md), pure: what it counts and
+when it holds declarations back. The liveness core asks it and turns its
+answers into decisions; it keeps no clock of its own (times are
+arguments)."""
+
+import collections
 
 
 def is_storm(failed, tracked, max_failed_hosts, max_failed_percent):
@@ -13,3 +18,71 @@ def is_storm(failed, tracked, max_failed_hosts, max_failed_percent):
     if max_failed_percent and failed > 1 and tracked > 0:
         return failed * 100.0 > max_failed_percent * tracked
     return False
+
+
+class StormGuard:
+    """Hosts failed within ``window`` seconds: the suspects (counted by the
+    caller) plus those declared dead in the window; when they make a storm,
+    declarations are held until it is over.
+
+    :ivar active: a storm is on (declared once, until it clears).
+    :ivar held: names of the suspects held back by the storm.
+    """
+
+    def __init__(self, window, max_failed_hosts, max_failed_percent):
+        self.window = window
+        self.max_failed_hosts = max_failed_hosts
+        self.max_failed_percent = max_failed_percent
+        self.active = False
+        self.held = set()
+        self._recent = collections.deque()
+
+    def failed(self, suspects):
+        """Failed hosts: ``suspects`` now, and the recently declared."""
+        return suspects + len(self._recent)
+
+    def is_storm(self, suspects, tracked):
+        return is_storm(self.failed(suspects), tracked,
+                        self.max_failed_hosts, self.max_failed_percent)
+
+    def begin(self):
+        """A storm starts: True only the first time (alert once)."""
+        if self.active:
+            return False
+        self.active = True
+        return True
+
+    def hold(self, host):
+        """Hold ``host`` back: True if it was not held yet."""
+        if host in self.held:
+            return False
+        self.held.add(host)
+        return True
+
+    def release(self, host):
+        """``host`` is no longer a held suspect (alive, in maintenance,
+        forgotten)."""
+        self.held.discard(host)
+
+    def declared(self, now):
+        """A host was declared dead at ``now``; return when it stops
+        counting (the caller calls :meth:`expire` then)."""
+        self._recent.append(now)
+        return now + self.window
+
+    def expire(self, now):
+        """Forget the declarations older than the window."""
+        recent = self._recent
+        while recent and recent[0] + self.window <= now:
+            recent.popleft()
+
+    def end(self, suspects, tracked):
+        """End the storm if it is over: the names it held, sorted (each to
+        be given one more detection window), or None while it goes on (or
+        when there is none)."""
+        if not self.active or self.is_storm(suspects, tracked):
+            return None
+        self.active = False
+        held = sorted(self.held)
+        self.held.clear()
+        return held

@@ -1,9 +1,14 @@
-"""The host state machine as data: one line per allowed transition.
+"""The host state machine as data: one line per allowed transition, and
+how the progress of a recovery moves a host along it.
 
-Every state change of a host goes through :func:`next_state`, so a change
-that is not in this table is a bug that raises :class:`InvalidTransition`
-instead of silently happening. ``tools/states_to_doc.py`` draws the diagram
-in ``doc/source/host-states.rst`` from this table.
+Everything that changes a host's state is in this module and in the
+liveness core that applies it: :data:`TABLE` (the transitions) and
+:data:`PROGRESS` (which triggers each step of a recovery reports). Every
+state change goes through :func:`next_state`, so a change that is not in
+the table raises :class:`InvalidTransition` instead of silently happening;
+the core turns a progress report the table does not allow into an
+``ignored_progress`` decision. ``tools/states_to_doc.py`` writes both
+tables, and the diagram, into ``doc/source/host-states.rst``.
 """
 
 import typing
@@ -79,7 +84,51 @@ TABLE = (
                'back in service once its agent is heard from again'),
 )
 
+
+class Progress(typing.NamedTuple):
+    """What a report of a recovery's progress (``step`` ended with, or
+    started: ``status``) means for the host: the ``triggers`` that lead
+    there, in order. A host that is already part of the way along them
+    (a resumed recovery is told "done" again of the steps it finished
+    before the restart) takes only the rest."""
+
+    step: str
+    status: str
+    triggers: tuple
+    why: str
+
+
+#: The step name of a recovery's end, in :data:`PROGRESS`.
+RECOVERY = 'recovery'
+
+PROGRESS = (
+    Progress('fence', 'started', ('fence_started',),
+             'the fencer is called'),
+    Progress('fence', 'done', ('fence_started', 'fence_confirmed'),
+             'power-off confirmed (or overridden by the operator)'),
+    Progress('fence', 'failed', ('fence_started', 'fence_failed'),
+             'power-off failed or could not be confirmed'),
+    Progress('isolate', 'failed', ('isolation_failed',),
+             'nova could not force the host down'),
+    Progress('evacuate', 'started', ('evacuation_started',),
+             'the evacuator is called'),
+    Progress('evacuate', 'done', ('evacuation_started', 'evacuation_done'),
+             'every selected instance is back elsewhere'),
+    Progress('evacuate', 'failed', ('evacuation_started',
+                                    'evacuation_failed'),
+             'some instance could not be evacuated'),
+    Progress(RECOVERY, 'done', ('fence_started', 'fence_confirmed',
+                                'evacuation_started', 'evacuation_done'),
+             'the recovery ended well (the journal may say so of a '
+             'recovery finished by another engine)'),
+    Progress(RECOVERY, 'failed', ('recovery_refused',),
+             'the recovery ended without running (the journal holds a '
+             'failed recovery of this incarnation)'),
+)
+
 _NEXT = {(t.source, t.trigger): t.target for t in TABLE}
+_TARGET = {t.trigger: t.target for t in TABLE}
+_PROGRESS = {(p.step, p.status): p.triggers for p in PROGRESS}
 TRIGGERS = tuple(sorted({t.trigger for t in TABLE}))
 
 
@@ -97,6 +146,26 @@ def next_state(state, trigger):
 
 def allowed(state, trigger):
     return (state, trigger) in _NEXT
+
+
+def progress_path(state, step, status):
+    """The triggers that the report ``(step, status)`` applies to a host in
+    ``state``: ``()`` when the report moves nothing (a step with no
+    transition, or a host already where the report leads).
+
+    :raises InvalidTransition: when the table allows none of them from
+        ``state``.
+    """
+    triggers = _PROGRESS.get((step, status), ())
+    if not triggers or state == _TARGET[triggers[-1]]:
+        return ()
+    for i, trigger in enumerate(triggers):
+        if allowed(state, trigger):
+            return triggers[i:]
+    raise InvalidTransition('progress %s %s is not allowed in state %r '
+                            '(it leads to %r by %s)' % (
+                                step, status, state,
+                                _TARGET[triggers[-1]], ', '.join(triggers)))
 
 
 def to_dot():

@@ -5,9 +5,10 @@ operators did.
 Threads and what they may touch:
 
 * the engine thread owns the liveness core. It calls :meth:`carry_out` for
-  every decision and runs every callable handed to ``engine.post`` (the
-  only way the other threads reach the core): starting a recovery, moving
-  the host along the transition table, re-arming it.
+  every decision and runs every callable posted to the engine's mailbox
+  (the only way the other threads reach the core), handing it the engine:
+  starting a recovery, reporting its progress to the core (which alone
+  decides how the host's state moves), re-arming it.
 * ``[recovery] max_parallel`` worker threads run ``Workflow.run`` (the
   drivers and the journal): never on the engine thread.
 * one poller thread reads the journal every ``[recovery]
@@ -22,106 +23,45 @@ ended, and neither a new decision nor the poller starts another meanwhile.
 
 import concurrent.futures
 import functools
-import importlib
 import logging
 import threading
 import time
 
-from freezer_dr import drivers
 from freezer_dr.journal import api as journal_api
 from freezer_dr.liveness import actions as act
 from freezer_dr.liveness import states as st
 from freezer_dr.liveness import transitions
-from freezer_dr.recovery import workflow
 
 LOG = logging.getLogger(__name__)
 
-# How each step's progress moves the host along the transition table. A
-# trigger the host's state does not allow is passed over (a resumed recovery
-# is told "done" of steps it finished before the restart, and catches up).
-_TRIGGERS = {
-    (workflow.FENCE, workflow.STARTED): ('fence_started',),
-    (workflow.FENCE, journal_api.DONE): ('fence_started', 'fence_confirmed'),
-    (workflow.FENCE, journal_api.FAILED): ('fence_started', 'fence_failed'),
-    (workflow.ISOLATE, journal_api.FAILED): ('isolation_failed',),
-    (workflow.EVACUATE, workflow.STARTED): ('evacuation_started',),
-    (workflow.EVACUATE, journal_api.DONE): ('evacuation_started',
-                                            'evacuation_done'),
-    (workflow.EVACUATE, journal_api.FAILED): ('evacuation_started',
-                                              'evacuation_failed'),
-}
-_RECOVERED = ('fence_started', 'fence_confirmed', 'evacuation_started',
-              'evacuation_done')
 AUTO_REARM = 'auto_rearm'
-
-
-def load_driver(namespace, name, conf):
-    """Driver ``name`` of ``namespace`` built with ``conf=conf``; a name
-    ``package.module:Class`` is imported instead (plugins that are not
-    installed, such as the test drivers under tests/).
-
-    :raises drivers.DriverNotFound: saying why.
-    """
-    if ':' not in name:
-        return drivers.load(namespace, name, conf=conf)
-    module, _, attribute = name.partition(':')
-    try:
-        return getattr(importlib.import_module(module), attribute)(conf=conf)
-    except Exception as exc:
-        raise drivers.DriverNotFound('the %s driver %r cannot be loaded: '
-                                     '%s: %s' % (namespace, name,
-                                                 type(exc).__name__, exc)
-                                     ) from exc
-
-
-def build_workflow(conf, journal):
-    """The Workflow that ``[recovery]`` describes.
-
-    The isolate step (nova force-down and disable) comes from the
-    evacuator: when ``[recovery] isolate`` is true and the evacuator has an
-    ``isolate(host)`` method returning a StepResult, that method is the
-    step; otherwise the step is skipped, and the journal says why.
-
-    :raises drivers.DriverNotFound: for a driver that cannot be loaded.
-    """
-    rc = conf.recovery
-    fencer = load_driver(drivers.FENCERS, rc.fencer, conf)
-    evacuator = load_driver(drivers.EVACUATORS, rc.evacuator, conf)
-    notifiers = {name: load_driver(drivers.NOTIFIERS, name, conf)
-                 for name in rc.notifiers}
-    isolate = getattr(evacuator, 'isolate', None) if rc.isolate else None
-    if rc.isolate and not callable(isolate):
-        LOG.warning('[recovery] isolate is set but the evacuator %s has no '
-                    'isolate method: hosts are not forced down in nova',
-                    rc.evacuator)
-        isolate = None
-    if rc.unfenced_evacuation_hosts:
-        LOG.warning('[recovery] unfenced_evacuation_hosts overrides safety '
-                    'rule 1 for: %s', ', '.join(rc.unfenced_evacuation_hosts))
-    return workflow.Workflow(
-        journal, fencer, evacuator, notifiers, isolate=isolate,
-        unfenced_evacuation=rc.unfenced_evacuation_hosts,
-        step_attempts=rc.step_attempts, step_retry_delay=rc.step_retry_delay)
 
 
 class RecoveryRunner:
     """Carries out the core's decisions: recovers the hosts declared
     dead."""
 
-    def __init__(self, flow, journal, max_parallel=4, poll_interval=2.0,
-                 auto_rearm=False):
+    def __init__(self, flow, journal, mailbox, max_parallel=4,
+                 poll_interval=2.0, auto_rearm=False):
+        """
+        :param mailbox: the engine's :class:`~freezer_dr.engine.Mailbox`:
+            what is posted there runs on the engine thread, given the
+            engine.
+        """
         self._flow = flow
         self._journal = journal
+        self._post = mailbox.post
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_parallel, thread_name_prefix='recovery')
         self._poll_interval = poll_interval
         self._auto_rearm = auto_rearm
-        self._engine = None
         # Engine thread only: host -> incarnation of the recovery under way.
         self._running = {}
         # Engine thread only: journal ids already acted upon or reported.
         self._rearms_done = set()
-        self._noted = set()
+        # Engine thread only: recovery id -> the host's state when the core
+        # refused to resume it.
+        self._noted = {}
         # Engine thread only: recovery id -> number of the last poll that
         # may have read it before it ended (a later one is not stale).
         self._ended = {}
@@ -133,12 +73,7 @@ class RecoveryRunner:
         self._stop = threading.Event()
         self._poller = None
 
-    # --- wiring (main thread) ---
-
-    def attach(self, engine):
-        """``engine`` has ``post(callable)``, ``core`` and
-        ``recovery_step(host, trigger)`` / ``restore(...)``."""
-        self._engine = engine
+    # --- life (main thread) ---
 
     def start(self):
         """Take back what the journal holds (before the consumers start, so
@@ -169,7 +104,8 @@ class RecoveryRunner:
         elif action.kind == act.STATE:
             LOG.warning('Host %s: %s', host, action.reason)
         elif action.kind in (act.SUSPECT, act.HELD, act.BUS_DOWN,
-                             act.NOVA_DISAGREES, act.REFUSED):
+                             act.NOVA_DISAGREES, act.REFUSED,
+                             act.IGNORED_PROGRESS):
             LOG.warning('%s %s: %s', action.kind, host, action.reason)
         else:
             LOG.info('%s %s: %s', action.kind, host, action.reason)
@@ -187,7 +123,7 @@ class RecoveryRunner:
     # --- workers ---
 
     def _work(self, host, incarnation, reason):
-        post = self._engine.post
+        post = self._post
         began = time.monotonic()
         try:
             outcome = self._flow.run(
@@ -210,46 +146,37 @@ class RecoveryRunner:
                     time.monotonic() - began)
         post(functools.partial(self._on_finished, outcome, rearmed))
 
-    # --- progress (engine thread) ---
+    # --- progress (engine thread, given the engine) ---
 
-    def _on_progress(self, host, step, status):
-        self._follow(host, _TRIGGERS.get((step, status), ()))
+    def _on_progress(self, host, step, status, engine):
+        engine.recovery_progress(host, step, status)
 
-    def _follow(self, host, triggers):
-        for trigger in triggers:
-            state = self._engine.core.state_of(host)
-            if state is not None and transitions.allowed(state, trigger):
-                self._engine.recovery_step(host, trigger)
-
-    def _on_finished(self, outcome, rearmed):
+    def _on_finished(self, outcome, rearmed, engine):
         host = outcome.host
         self._running.pop(host, None)
         with self._polls_lock:
             self._ended[outcome.recovery_id] = self._polls
-        state = self._engine.core.state_of(host)
-        if outcome.recovered and state != st.RECOVERED:
-            self._follow(host, _RECOVERED)
-        elif not outcome.recovered and state in st.IN_RECOVERY:
-            self._follow(host, ('recovery_refused',))
-            if self._engine.core.state_of(host) in st.IN_RECOVERY:
-                LOG.error('Recovery of %s failed in state %s: %s', host,
-                          state, outcome.refused or outcome.steps)
+        engine.recovery_progress(host, transitions.RECOVERY,
+                                 journal_api.DONE if outcome.recovered
+                                 else journal_api.FAILED)
+        if not outcome.recovered and \
+                engine.core.state_of(host) in st.IN_RECOVERY:
+            LOG.error('Recovery of %s failed in state %s: %s', host,
+                      engine.core.state_of(host),
+                      outcome.refused or outcome.steps)
         if rearmed:
             self._rearms_done.add(outcome.recovery_id)
-            self._rearm(host, AUTO_REARM)
+            self._rearm(engine, host, AUTO_REARM)
 
-    def _on_interrupted(self, host, exc):
+    def _on_interrupted(self, host, exc, engine):
         self._running.pop(host, None)
 
-    def _rearm(self, host, by):
-        state = self._engine.core.state_of(host)
-        if state is None or not transitions.allowed(state, 'rearm'):
-            LOG.warning('Host %s re-armed by %s in the journal; the engine '
-                        'has it in state %s: nothing to do', host, by, state)
-            return
-        LOG.warning('Host %s re-armed by %s: back in service from its next '
-                    'heartbeat', host, by)
-        self._engine.recovery_step(host, 'rearm')
+    def _rearm(self, engine, host, by):
+        state = engine.core.state_of(host)
+        LOG.warning('Host %s re-armed by %s in the journal (state here: '
+                    '%s): back in service from its next heartbeat', host,
+                    by, state)
+        engine.recovery_step(host, 'rearm')
 
     # --- the journal (poller thread, then engine thread) --------------------
 
@@ -270,8 +197,8 @@ class RecoveryRunner:
                 rearmed = [] if mark is None else \
                     self._journal.rearmed_since(mark)
                 self._rearm_mark = 0.0 if mark is None else mark
-                self._engine.post(functools.partial(self._on_loaded,
-                                                    outstanding, rearmed))
+                self._post(functools.partial(self._on_loaded, outstanding,
+                                             rearmed))
                 self._loaded = True
                 return
             unfinished = self._journal.unfinished()
@@ -283,60 +210,52 @@ class RecoveryRunner:
             return
         if rearmed:
             self._rearm_mark = rearmed[-1].rearmed_at
-        self._engine.post(functools.partial(self._on_polled, number,
-                                            unfinished, rearmed))
+        self._post(functools.partial(self._on_polled, number, unfinished,
+                                     rearmed))
 
-    def _on_loaded(self, outstanding, rearmed):
+    def _on_loaded(self, outstanding, rearmed, engine):
         self._rearms_done.update(r.id for r in rearmed)
         for record in outstanding:
             if record.status == journal_api.RUNNING:
-                self._resume(record)
+                self._resume(engine, record)
                 continue
             trigger = 'journal_recovered' if \
                 record.status == journal_api.DONE else 'journal_failed'
-            self._restore(record, trigger)
+            engine.restore(record.host, trigger, record.incarnation)
         LOG.info('Journal: %d recoveries not re-armed taken back',
                  len(outstanding))
 
-    def _restore(self, record, trigger):
-        try:
-            self._engine.restore(record.host, trigger, record.incarnation)
-            return True
-        except transitions.InvalidTransition:
-            if (record.id, trigger) not in self._noted:
-                self._noted.add((record.id, trigger))
-                LOG.error('Recovery %d of %s in the journal (%s) cannot be '
-                          'taken back: the host is %s', record.id,
-                          record.host, record.status,
-                          self._engine.core.state_of(record.host))
-            return False
-
-    def _resume(self, record):
+    def _resume(self, engine, record):
+        """A recovery running in the journal (left by a killed engine, or
+        reopened by an operator) and not here: the core moves the host to
+        ``dead`` if its table allows (or says why not, once per record);
+        the recovery runs if the host is then under recovery."""
         host = record.host
-        if host in self._running:
+        state = engine.core.state_of(host)
+        if host in self._running or (record.id in self._noted and
+                                     self._noted[record.id] == state):
             return
-        state = self._engine.core.state_of(host)
         if state in (None, st.UNKNOWN):
-            if not self._restore(record, 'recovery_resumed'):
-                return
+            engine.restore(host, 'recovery_resumed', record.incarnation)
         elif state == st.RECOVERY_FAILED:
             LOG.warning('Recovery %d of %s reopened by an operator: '
                         'running it again', record.id, host)
-            self._engine.recovery_step(host, 'retry')
+            engine.recovery_step(host, 'retry')
         elif state not in st.IN_RECOVERY:
-            if record.id not in self._noted:
-                self._noted.add(record.id)
-                LOG.error('Recovery %d of %s is running in the journal but '
-                          'the host is %s here: not resumed', record.id,
-                          host, state)
+            # (The core says why it is not resumed: the host is up, or in
+            # maintenance, here.)
+            engine.restore(host, 'recovery_resumed', record.incarnation)
+        if engine.core.state_of(host) not in st.IN_RECOVERY:
+            # Not asked again while the host stays in this state.
+            self._noted[record.id] = engine.core.state_of(host)
             return
         self._start(host, record.incarnation, record.reason)
 
-    def _on_polled(self, number, unfinished, rearmed):
+    def _on_polled(self, number, unfinished, rearmed, engine):
         for record in unfinished:
             if number > self._ended.get(record.id, 0):
                 # (Otherwise read before it ended here: stale.)
-                self._resume(record)
+                self._resume(engine, record)
         for record in rearmed:
             if record.id in self._rearms_done:
                 continue
@@ -345,4 +264,5 @@ class RecoveryRunner:
                 LOG.warning('Host %s re-armed while a recovery of it is '
                             'under way: ignored', record.host)
                 continue
-            self._rearm(record.host, record.rearmed_by or 'an operator')
+            self._rearm(engine, record.host, record.rearmed_by or
+                        'an operator')

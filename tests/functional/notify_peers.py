@@ -27,7 +27,7 @@ from oslo_config import cfg
 import oslo_messaging
 
 from freezer_dr.drivers import base
-from freezer_dr.drivers import contacts
+from freezer_dr.drivers.notifiers import contacts
 
 
 def free_port():

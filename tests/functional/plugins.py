@@ -2,7 +2,8 @@
 
 Not installed as entry points: a test names them by import path in its
 configuration (``[recovery] evacuator =
-tests.functional.plugins:CountingEvacuator``). They keep what they did in
+tests.functional.plugins:CountingEvacuator``, ``isolator =
+tests.functional.plugins:CountingIsolator``). They keep what they did in
 JSON Lines files under ``$FREEZER_DR_TEST_PLUGINS_DIR``, so that a test
 counts calls across engine processes (a killed engine included).
 
@@ -17,8 +18,7 @@ import os
 import time
 
 from freezer_dr.drivers import base
-from freezer_dr.drivers import ipmi
-from freezer_dr.recovery import workflow
+from freezer_dr.drivers.fencers import ipmi
 
 GATE_TIMEOUT = 600.0
 
@@ -64,10 +64,8 @@ def instances(host):
     return ['%s-vm-%d' % (host, i) for i in range(count)]
 
 
-class CountingEvacuator(base.Evacuator):
-    """Evacuates ``<host>-vm-0``, ``<host>-vm-1``, ... once each (as nova
-    would: an instance already rebuilt is reported, not rebuilt again),
-    and isolates (the isolate hook)."""
+class CountingIsolator(base.Isolator):
+    """Isolates (and re-arms) by writing it down."""
 
     def __init__(self, conf=None):
         pass
@@ -75,7 +73,19 @@ class CountingEvacuator(base.Evacuator):
     def isolate(self, host):
         gate('isolate')
         _append('isolated', {'host': host, 'pid': os.getpid()})
-        return workflow.done('forced down and disabled (test)')
+        return base.done('forced down and disabled (test)')
+
+    def rearm(self, host):
+        _append('rearmed', {'host': host, 'pid': os.getpid()})
+        return base.done('back in service (test)')
+
+
+class CountingEvacuator(base.Evacuator):
+    """Evacuates ``<host>-vm-0``, ``<host>-vm-1``, ... once each (as nova
+    would: an instance already rebuilt is reported, not rebuilt again)."""
+
+    def __init__(self, conf=None):
+        pass
 
     def evacuate(self, host):
         gate('evacuate')

@@ -66,6 +66,7 @@ class Deployment:
         settings = dict(engine__dry_run='false', database__connection=url,
                         recovery__fencer=fencer,
                         recovery__evacuator=PLUGINS + 'CountingEvacuator',
+                        recovery__isolator=PLUGINS + 'CountingIsolator',
                         recovery__notifiers=PLUGINS + 'CountingNotifier',
                         recovery__journal_poll_interval='0.3',
                         recovery__step_retry_delay='0.1')

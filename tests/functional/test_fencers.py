@@ -9,8 +9,8 @@ import pytest
 from freezer_dr import drivers
 from freezer_dr.conf import fencer as fencer_conf
 from freezer_dr.conf import ipmi as ipmi_conf
-from freezer_dr.drivers import credentials
-from freezer_dr.drivers import fencing
+from freezer_dr.drivers.fencers import confirming as fencing
+from freezer_dr.drivers.fencers import credentials
 from tests.functional import fencer_peers
 
 

@@ -12,7 +12,7 @@ from oslo_config import cfg
 import pytest
 
 from freezer_dr import drivers
-from freezer_dr.drivers import credentials
+from freezer_dr.drivers.fencers import credentials
 from freezer_dr.journal import api
 from freezer_dr.recovery import workflow
 from tests.functional import conftest as fx
@@ -104,7 +104,8 @@ def test_failures_are_unconfirmed_results_and_nothing_is_evacuated(
                           timeout=2.0, attempts=2, retry_delay=0.2)
     began = time.monotonic()
     evacuator, notifier = Evacuator(), Notifier()
-    outcome = workflow.Workflow(journal, fencer, evacuator, notifier).run(
+    outcome = workflow.Workflow(journal, fencer, evacuator,
+                                {'test': notifier}).run(
         'compute-2', 'boot-a', 'declared dead')
     assert time.monotonic() - began < 120
     assert not outcome.recovered

@@ -41,8 +41,8 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 import pytest
 
-from freezer_dr.drivers import contacts
-from freezer_dr.drivers import mail
+from freezer_dr.drivers.notifiers import contacts
+from freezer_dr.drivers.notifiers import mail
 from tests.functional import notify_peers as peers
 
 ENV = os.environ.get

@@ -17,7 +17,8 @@ def _manage(conf, *args):
 
 def test_rearm_retry_and_show(tmp_path, db_url):  # noqa: F811
     conf = tmp_path / 'freezer-dr.conf'
-    conf.write_text('[database]\nconnection = %s\n' % db_url)
+    conf.write_text('[database]\nconnection = %s\n'
+                    '[recovery]\nisolator = noop\n' % db_url)
     assert _manage(conf, 'db', 'sync').returncode == 0
     db = schema.engine_for(db_url)
     journal = api.Journal(db)

@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from freezer_dr import drivers
-from freezer_dr.drivers import reports
+from freezer_dr.drivers.notifiers import reports
 from tests.functional import notify_peers as peers
 from tests.functional.conftest import wait_for
 

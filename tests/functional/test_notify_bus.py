@@ -10,8 +10,9 @@ import uuid
 import pytest
 
 from freezer_dr import drivers
-from freezer_dr.drivers import bus_notifier
-from freezer_dr.drivers import reports
+from freezer_dr.drivers.notifiers import bus as bus_notifier
+from freezer_dr.drivers.notifiers import reports
+from freezer_dr.recovery import report as recovery_report
 from tests.functional import notify_peers as peers
 from tests.functional.conftest import wait_for
 
@@ -75,8 +76,9 @@ def test_error_notification_for_a_failed_recovery(rabbit, names, listener,
 def test_started_announces_the_recovery(rabbit, names, listener, tmp_path):
     notifier = make_notifier(tmp_path, rabbit, names)
     host = 'fdrtest-compute-' + uuid.uuid4().hex[:6]
-    notifier.started(host, 'boot-42', 'heartbeats overdue',
-                     started_at=1795660000.5)
+    notifier.started(recovery_report.starting(host, 'boot-42',
+                                              'heartbeats overdue',
+                                              1795660000.5))
     [(priority, _, event_type, payload)] = wait_for(
         lambda: listener.about(host), 20, message='the start notification')
     assert (priority, event_type) == ('INFO', 'freezer_dr.recovery.start')

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from freezer_dr import drivers
-from freezer_dr.drivers import mail
-from freezer_dr.drivers import reports
+from freezer_dr.drivers.notifiers import mail
+from freezer_dr.drivers.notifiers import reports
 from tests.functional import notify_peers as peers
 
 ADMINS = ['ops@cloud.example', 'oncall@cloud.example']

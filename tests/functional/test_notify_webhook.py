@@ -8,8 +8,8 @@ import time
 import pytest
 
 from freezer_dr import drivers
-from freezer_dr.drivers import reports
-from freezer_dr.drivers import webhook
+from freezer_dr.drivers.notifiers import reports
+from freezer_dr.drivers.notifiers import webhook
 from tests.functional import notify_peers as peers
 
 

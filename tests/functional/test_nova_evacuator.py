@@ -4,7 +4,9 @@ evacuation when called again."""
 
 import pytest
 
-from freezer_dr.drivers import nova as nova_driver
+from freezer_dr.drivers.nova import evacuation as nova_driver
+from freezer_dr.drivers.nova import isolation
+from freezer_dr.drivers.nova import policy as nova_policy
 from tests.functional.conftest import wait_for
 from tests.harness import cloud as harness
 
@@ -15,7 +17,13 @@ def _evacuator(cloud, **policy):
     defaults.update(policy)
     return nova_driver.NovaEvacuator(
         session=session, region_name=harness.REGION,
-        policy=nova_driver.Policy(**defaults), poll_interval=0.2)
+        policy=nova_policy.Policy(**defaults), poll_interval=0.2)
+
+
+def _isolator(cloud):
+    return isolation.NovaIsolator(
+        session=cloud.session(harness.FREEZER_USER, 'service'),
+        region_name=harness.REGION)
 
 
 def _host(server):
@@ -40,13 +48,13 @@ def test_isolate_then_evacuate_everything_and_verify(cloud_hosts):
     cloud.host('compute-1').kill()
     evacuator = _evacuator(cloud)
 
-    status, detail = evacuator.isolate('compute-1')
+    status, detail = _isolator(cloud).isolate('compute-1')
     assert status == 'done', detail
     service = admin.services.list(host='compute-1',
                                   binary='nova-compute')[0]
     assert service.forced_down and service.status == 'disabled'
     assert service.disabled_reason.startswith('freezer-dr: declared dead')
-    assert evacuator.isolate('compute-1')[0] == 'done'     # idempotent
+    assert _isolator(cloud).isolate('compute-1')[0] == 'done'     # idempotent
 
     results = evacuator.evacuate('compute-1')
     assert sorted(r.id for r in results) == sorted(v.id for v in victims)
@@ -65,7 +73,7 @@ def test_isolate_then_evacuate_everything_and_verify(cloud_hosts):
     again = evacuator.evacuate('compute-1')
     assert again == [] or all(r.ok for r in again)
     assert len(_evacuations(admin, ids)) == len(ids)
-    assert evacuator.isolate('no-such-host')[0] == 'failed'
+    assert _isolator(cloud).isolate('no-such-host')[0] == 'failed'
 
 
 def test_reserved_hosts_only(cloud_hosts):
@@ -77,7 +85,7 @@ def test_reserved_hosts_only(cloud_hosts):
     admin.services.disable_log_reason(reserved.id, 'reserved for HA')
     cloud.host('compute-1').kill()
     evacuator = _evacuator(cloud, reserved_hosts=('compute-4',))
-    assert evacuator.isolate('compute-1')[0] == 'done'
+    assert _isolator(cloud).isolate('compute-1')[0] == 'done'
     results = evacuator.evacuate('compute-1')
     victims = {s.id for s in servers if _host(s) == 'compute-1'}
     assert {r.id for r in results} == victims and len(victims) == 2
@@ -112,7 +120,7 @@ def test_opt_in_by_metadata_and_exclusions(cloud_hosts):
     assert 'amphora' in why[amphora.id]
     assert 'excluded' in why[excluded.id]
 
-    assert evacuator.isolate('compute-2')[0] == 'done'
+    assert _isolator(cloud).isolate('compute-2')[0] == 'done'
     results = {r.id: r for r in evacuator.evacuate('compute-2')}
     assert results[opted.id].ok and results[opted.id].target_host
     assert results[urgent.id].ok and results[urgent.id].target_host
@@ -139,19 +147,19 @@ def test_rearm_waits_for_the_host_to_start_again(cloud_hosts):
     cloud.boot(1, 'demo-a', hosts=['compute-3'])
     cloud.host('compute-3').kill()
     evacuator = _evacuator(cloud)
-    assert evacuator.isolate('compute-3')[0] == 'done'
+    assert _isolator(cloud).isolate('compute-3')[0] == 'done'
     assert all(r.ok for r in evacuator.evacuate('compute-3'))
     # nova keeps the host forced down until its nova-compute has started
     # again and cleaned up after the evacuations.
     with pytest.raises(Exception, match='evacuation migration'):
-        evacuator.rearm('compute-3')
+        _isolator(cloud).rearm('compute-3')
     host = cloud.host('compute-3')
     host.ipmitool('power', 'off', check=True)
     host.ipmitool('power', 'on', check=True)
 
     def rearmed():
         try:
-            return evacuator.rearm('compute-3')[0] == 'done'
+            return _isolator(cloud).rearm('compute-3')[0] == 'done'
         except Exception:
             return False
     wait_for(rearmed, 90, interval=1, message='nova to take compute-3 back')

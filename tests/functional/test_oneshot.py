@@ -24,7 +24,9 @@ def test_oneshot_recovers_each_failed_host_once(tmp_path, monkeypatch,
         '[database]\nconnection = sqlite:///%s\n'
         '[recovery]\nmonitor = %sStaticMonitor\nfencer = %sSwitchFencer\n'
         'evacuator = %sCountingEvacuator\nnotifiers = %sCountingNotifier\n'
-        % (tmp_path / 'journal.sqlite', PLUGINS, PLUGINS, PLUGINS, PLUGINS))
+        'isolator = %sCountingIsolator\n'
+        % (tmp_path / 'journal.sqlite', PLUGINS, PLUGINS, PLUGINS, PLUGINS,
+           PLUGINS))
     assert _run(conf, 'freezer-dr-manage', 'db', 'sync').returncode == 0
 
     monkeypatch.setenv('FREEZER_DR_TEST_FAILED_HOSTS', '')

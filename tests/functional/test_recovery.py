@@ -53,8 +53,10 @@ class Notifier(base.Notifier):
         return 'sent'
 
 
-def _workflow(journal, fencer, evacuator, notifier, **kw):  # noqa: F811
-    return workflow.Workflow(journal, fencer, evacuator, notifier, **kw)
+def _workflow(journal, fencer, evacuator, notifiers, **kw):  # noqa: F811
+    if not isinstance(notifiers, dict):
+        notifiers = {'test': notifiers}
+    return workflow.Workflow(journal, fencer, evacuator, notifiers, **kw)
 
 
 def test_a_confirmed_fence_leads_to_evacuation_and_notice(journal):  # noqa
@@ -245,8 +247,9 @@ def test_notifiers_that_can_are_told_when_a_recovery_starts(journal):  # noqa
             self.starts = []
             self.fail = fail
 
-        def started(self, host, incarnation, reason):
-            self.starts.append((host, incarnation, reason))
+        def started(self, report):
+            self.starts.append((report.host, report.incarnation,
+                                report.reason))
             if self.fail:
                 raise RuntimeError('broker gone')
 

@@ -11,6 +11,7 @@ from freezer_dr.drivers import base
     (drivers.NOTIFIERS, 'log', base.Notifier),
     (drivers.MONITORS, 'none', base.Monitor),
     (drivers.EVACUATORS, 'noop', base.Evacuator),
+    (drivers.ISOLATORS, 'noop', base.Isolator),
 ])
 def test_builtin_drivers_load_by_name(namespace, name, kind):
     assert isinstance(drivers.load(namespace, name), kind)
@@ -39,3 +40,14 @@ def test_a_broken_driver_is_refused_with_the_reason(tmp_path):
     assert "the freezer_dr.fencers driver 'ipmi' cannot be loaded" in \
         str(raised.value)
     assert 'missing.yml' in str(raised.value)
+
+
+@pytest.mark.parametrize('namespace,names', [
+    (drivers.FENCERS, ['ipmi', 'libvirt', 'noop', 'redfish']),
+    (drivers.ISOLATORS, ['noop', 'nova']),
+    (drivers.EVACUATORS, ['noop', 'nova']),
+    (drivers.NOTIFIERS, ['bus', 'email', 'log', 'webhook']),
+    (drivers.MONITORS, ['none']),
+])
+def test_entry_point_names_stay_what_configurations_use(namespace, names):
+    assert drivers.available(namespace) == names

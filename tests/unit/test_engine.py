@@ -1,6 +1,7 @@
 """The engine's loop with a virtual clock: events from several workers are
 applied in the order they were received, as a replay would."""
 
+import functools
 import threading
 
 from freezer_dr import engine as engine_module
@@ -29,10 +30,11 @@ class Clock:
 
 def _engine(clock, hearing=lambda: None):
     runner = Runner()
+    mailbox = engine_module.Mailbox()
     engine = engine_module.Engine(settings.LivenessSettings(), runner,
-                                  deaf_after=1.5, hearing=hearing,
+                                  mailbox, deaf_after=1.5, hearing=hearing,
                                   clock=clock)
-    return engine, runner
+    return engine, mailbox, runner
 
 
 def _beat(at, host, seq):
@@ -41,9 +43,9 @@ def _beat(at, host, seq):
 
 def test_batches_from_two_workers_are_applied_in_received_order():
     clock = Clock(100.0)
-    engine, runner = _engine(clock)
+    engine, mailbox, runner = _engine(clock)
     for second in range(20):
-        engine.deliver_events([_beat(100.0 + second, 'x', second + 1),
+        mailbox.deliver_events([_beat(100.0 + second, 'x', second + 1),
                                _beat(100.0 + second, 'y', second + 1)])
     clock.now = 120.0
     engine.run_once()
@@ -54,8 +56,8 @@ def test_batches_from_two_workers_are_applied_in_received_order():
     assert ('suspect', 'x') in runner.done
     # Worker B hands over y's heartbeat of last+4.01 before worker A hands
     # over x's of last+3.4 (received first): x's counts, x is not dead.
-    engine.deliver_events([_beat(last + 4.01, 'y', 21)])
-    engine.deliver_events([_beat(last + 3.4, 'x', 21)])
+    mailbox.deliver_events([_beat(last + 4.01, 'y', 21)])
+    mailbox.deliver_events([_beat(last + 3.4, 'x', 21)])
     clock.now = last + 4.2 + engine_module.SETTLE
     engine.run_once()
     assert ('declare_dead', 'x') not in runner.done
@@ -66,8 +68,9 @@ def test_batches_from_two_workers_are_applied_in_received_order():
 def test_deafness_reaches_the_core_in_time_order():
     clock = Clock(100.0)
     heard = {'since': 0.0}
-    engine, runner = _engine(clock, hearing=lambda: heard['since'])
-    engine.deliver_events([_beat(100.0, 'x', 1)])
+    engine, mailbox, runner = _engine(clock,
+                                      hearing=lambda: heard['since'])
+    mailbox.deliver_events([_beat(100.0, 'x', 1)])
     clock.now = 100.5
     engine.run_once()
     heard['since'] = 2.0            # no canary for 2 s: deaf
@@ -121,12 +124,14 @@ class Journal:
 
 
 def _recovering_engine(clock, flow, journal=None):
+    mailbox = engine_module.Mailbox()
     runner = runner_module.RecoveryRunner(flow, journal or Journal(),
-                                          max_parallel=2, poll_interval=60)
+                                          mailbox, max_parallel=2,
+                                          poll_interval=60)
     engine = engine_module.Engine(settings.LivenessSettings(), runner,
-                                  deaf_after=1.5, hearing=lambda: None,
-                                  clock=clock)
-    return engine, runner
+                                  mailbox, deaf_after=1.5,
+                                  hearing=lambda: None, clock=clock)
+    return engine, mailbox, runner
 
 
 def _until(engine, condition, clock):
@@ -138,9 +143,9 @@ def _until(engine, condition, clock):
     return False
 
 
-def _declare_dead(engine, clock, host='x'):
+def _declare_dead(engine, mailbox, clock, host='x'):
     for second in range(10):
-        engine.deliver_events([_beat(100.0 + second, host, second + 1)])
+        mailbox.deliver_events([_beat(100.0 + second, host, second + 1)])
     clock.now = 130.0
     engine.run_once()
 
@@ -148,8 +153,8 @@ def _declare_dead(engine, clock, host='x'):
 def test_a_dead_host_is_recovered_off_the_engine_thread():
     clock = Clock(100.0)
     flow = Flow()
-    engine, runner = _recovering_engine(clock, flow)
-    _declare_dead(engine, clock)
+    engine, mailbox, runner = _recovering_engine(clock, flow)
+    _declare_dead(engine, mailbox, clock)
     assert _until(engine, lambda: engine.core.state_of('x') == 'recovered',
                   clock)
     assert flow.runs == [('x', 'boot-x')]
@@ -158,8 +163,9 @@ def test_a_dead_host_is_recovered_off_the_engine_thread():
 
 def test_a_failed_fence_ends_in_recovery_failed():
     clock = Clock(100.0)
-    engine, runner = _recovering_engine(clock, Flow({'fence': 'failed'}))
-    _declare_dead(engine, clock)
+    engine, mailbox, runner = _recovering_engine(
+        clock, Flow({'fence': 'failed'}))
+    _declare_dead(engine, mailbox, clock)
     assert _until(engine, lambda: engine.core.state_of('x') ==
                   'recovery_failed', clock)
     runner.stop()
@@ -172,9 +178,9 @@ def test_the_journal_is_taken_back_before_any_heartbeat():
                                           'dead', 1.0, 1.0),
                        api.RecoveryRecord(2, 'y', 'boot-y', api.DONE,
                                           'dead', 1.0, 1.0)])
-    engine, runner = _recovering_engine(clock, flow, journal)
+    engine, mailbox, runner = _recovering_engine(clock, flow, journal)
     runner.start()
-    engine.deliver_events([_beat(100.0, 'y', 1)])
+    mailbox.deliver_events([_beat(100.0, 'y', 1)])
     assert _until(engine, lambda: engine.core.state_of('x') == 'recovered',
                   clock)
     assert flow.runs == [('x', 'boot-x')]
@@ -193,13 +199,13 @@ def test_one_recovery_per_host_at_a_time():
             return super().run(host, incarnation, reason, progress)
     flow = Blocking()
     flow.started = False
-    engine, runner = _recovering_engine(clock, flow)
-    _declare_dead(engine, clock)
+    engine, mailbox, runner = _recovering_engine(clock, flow)
+    _declare_dead(engine, mailbox, clock)
     record = api.RecoveryRecord(1, 'x', 'boot-x', api.RUNNING, 'dead', 1.0,
                                 1.0)
     # The journal poller sees it running (and an operator's retry would
     # too): not started a second time while under way.
-    engine.post(lambda: runner._on_polled(1, [record], []))
+    mailbox.post(functools.partial(runner._on_polled, 1, [record], []))
     assert _until(engine, lambda: flow.started, clock)
     engine.run_once()
     release.set()

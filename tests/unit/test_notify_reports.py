@@ -5,8 +5,8 @@ import json
 import os
 
 from freezer_dr.drivers import base
-from freezer_dr.drivers import mail
-from freezer_dr.drivers import reports
+from freezer_dr.drivers.notifiers import mail
+from freezer_dr.drivers.notifiers import reports
 
 
 def sample(recovered=True):

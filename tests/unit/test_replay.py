@@ -232,3 +232,25 @@ def test_decisions_api_counts_a_summary():
     assert len(found) == 52
     assert summary.states['compute-07'] == 'dead'
     assert summary.by_action == {'up': 50, 'suspect': 1, 'declare_dead': 1}
+
+
+EXPECTED = os.path.join(RECORDINGS, 'expected')
+_VARIANTS = {'': (), '.timeout': ('--detector', 'timeout',
+                                  '--corroboration', 'nova,grace')}
+
+
+@pytest.mark.parametrize('variant', sorted(_VARIANTS))
+@pytest.mark.parametrize('name', sorted(
+    n[:-len('.jsonl.gz')] for n in os.listdir(RECORDINGS)
+    if n.endswith('.jsonl.gz')))
+def test_recordings_replay_to_the_decisions_recorded_before(name, variant):
+    """tests/recordings/expected/ holds the decisions of every bundled
+    recording, written by freezer-dr-replay --json before the code was
+    restructured (issue 10): the same recording must give exactly the same
+    lines, byte for byte."""
+    with open(os.path.join(EXPECTED, name + variant + '.jsonl')) as f:
+        expected = f.read().splitlines()
+    status, decisions = run_replay(name + '.jsonl.gz', *_VARIANTS[variant])
+    assert status == 0
+    assert expected, 'no decision recorded for %s' % name
+    assert [replay.format_json(d) for d in decisions] == expected

@@ -7,7 +7,6 @@ from freezer_dr.liveness import actions as act
 from freezer_dr.liveness import core
 from freezer_dr.liveness import settings
 from freezer_dr.liveness import states
-from freezer_dr.liveness import transitions
 
 T0 = 1000.0
 
@@ -229,8 +228,9 @@ def test_recovery_steps_and_rearm():
                     'evacuation_started', 'evacuation_done'):
         c.recovery_step('compute-00', trigger, cloud.now)
     assert c.state_of('compute-00') == states.RECOVERED
-    with pytest.raises(transitions.InvalidTransition):
-        c.recovery_step('compute-00', 'fence_started', cloud.now)
+    [ignored] = c.recovery_step('compute-00', 'fence_started', cloud.now)
+    assert ignored.kind == act.IGNORED_PROGRESS
+    assert c.state_of('compute-00') == states.RECOVERED
     c.recovery_step('compute-00', 'rearm', cloud.now)
     cloud.silent.discard('compute-00')
     cloud.run(5)
@@ -242,9 +242,12 @@ def test_recovery_step_refuses_to_evacuate_an_unfenced_host():
     cloud.run(10)
     cloud.silent.add('compute-00')
     cloud.run(10)
-    with pytest.raises(transitions.InvalidTransition):
-        cloud.core.recovery_step('compute-00', 'evacuation_started',
-                                 cloud.now)
+    [ignored] = cloud.core.recovery_step('compute-00', 'evacuation_started',
+                                         cloud.now)
+    assert ignored.kind == act.IGNORED_PROGRESS
+    assert "'evacuation_started' is not allowed in state 'dead'" in \
+        ignored.reason
+    assert cloud.core.state_of('compute-00') == states.DEAD
 
 
 def test_storm_holds_everyone_and_alerts_once():
@@ -423,3 +426,62 @@ def test_heartbeats_heard_while_still_deaf_do_not_teach_the_outage_gap():
     dead = cloud.of(act.DECLARE_DEAD)
     assert [a.host for a in dead] == ['compute-01']
     assert dict(dead[0].details)['silence'] < 10
+
+
+def _declared_dead(host='compute-00'):
+    cloud = Cloud(2)
+    cloud.run(10)
+    cloud.silent.add(host)
+    cloud.run(10)
+    assert cloud.core.state_of(host) == states.DEAD
+    return cloud
+
+
+def test_progress_moves_the_host_along_the_table():
+    cloud = _declared_dead()
+    c = cloud.core
+    moved = c.recovery_progress('compute-00', 'fence', 'done', cloud.now)
+    assert [(a.kind, dict(a.details)['trigger']) for a in moved] == [
+        (act.STATE, 'fence_started'), (act.STATE, 'fence_confirmed')]
+    assert c.state_of('compute-00') == states.FENCED
+    # Told again (a resumed recovery): already there, nothing to decide.
+    assert c.recovery_progress('compute-00', 'fence', 'done',
+                               cloud.now) == []
+    # A step with no transition (isolate done) moves nothing.
+    assert c.recovery_progress('compute-00', 'isolate', 'done',
+                               cloud.now) == []
+    c.recovery_progress('compute-00', 'evacuate', 'started', cloud.now)
+    assert c.state_of('compute-00') == states.EVACUATING
+    c.recovery_progress('compute-00', 'recovery', 'done', cloud.now)
+    assert c.state_of('compute-00') == states.RECOVERED
+
+
+def test_out_of_order_progress_is_an_ignored_progress_decision():
+    cloud = _declared_dead()
+    c = cloud.core
+    # Evacuation reported before any fence: the table allows no
+    # evacuation of an unfenced host, and the decision says so.
+    [ignored] = c.recovery_progress('compute-00', 'evacuate', 'started',
+                                    cloud.now)
+    assert ignored.kind == act.IGNORED_PROGRESS
+    assert ignored.host == 'compute-00'
+    assert dict(ignored.details) == {'step': 'evacuate',
+                                     'status': 'started', 'state': 'dead'}
+    assert 'progress evacuate started is not allowed in state' in \
+        ignored.reason
+    assert c.state_of('compute-00') == states.DEAD
+    # So is progress about a host the core does not track.
+    [unknown] = c.recovery_progress('compute-99', 'fence', 'done',
+                                    cloud.now)
+    assert unknown.kind == act.IGNORED_PROGRESS
+    assert 'not tracked' in unknown.reason
+    # And a late report about a host that came back up after a re-arm.
+    for step, status in (('fence', 'done'), ('evacuate', 'done')):
+        c.recovery_progress('compute-00', step, status, cloud.now)
+    c.recovery_step('compute-00', 'rearm', cloud.now)
+    cloud.silent.discard('compute-00')
+    cloud.run(3)
+    assert c.state_of('compute-00') == states.UP
+    [late] = c.recovery_progress('compute-00', 'fence', 'failed', cloud.now)
+    assert late.kind == act.IGNORED_PROGRESS
+    assert c.state_of('compute-00') == states.UP

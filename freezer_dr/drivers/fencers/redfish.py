@@ -17,7 +17,7 @@ from sushy import auth as sushy_auth
 from sushy import exceptions as sushy_exceptions
 
 from freezer_dr.conf import redfish as redfish_conf
-from freezer_dr.drivers import fencing
+from freezer_dr.drivers.fencers import confirming
 
 LOG = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ _STATES = {sushy.PowerState.OFF: 'off', sushy.PowerState.ON: 'on',
            sushy.PowerState.POWERING_ON: 'powering on'}
 
 
-class RedfishFencer(fencing.ConfirmingFencer):
+class RedfishFencer(confirming.ConfirmingFencer):
     PEER = 'Redfish service'
 
     def __init__(self, conf=None, credentials_file=None, credentials=None,
@@ -42,14 +42,14 @@ class RedfishFencer(fencing.ConfirmingFencer):
             None for the defaults. Keyword arguments that are not None win.
         :param credentials: ``{host: Credentials}``; or
         :param credentials_file: a file in one of the formats of
-            freezer_dr.drivers.credentials.
+            freezer_dr.drivers.fencers.credentials.
         :raises CredentialsError: the credentials file cannot be read.
         """
-        settings = fencing.options(
+        settings = confirming.options(
             conf, redfish_conf, timeout=timeout, attempts=attempts,
             retry_delay=retry_delay, connect_timeout=connect_timeout,
             verify_tls=verify_tls, ca_file=ca_file, auth_type=auth_type)
-        super().__init__(settings, fencing.load_credentials(
+        super().__init__(settings, confirming.load_credentials(
             conf, credentials_file, credentials))
         self._connect_timeout = float(settings['connect_timeout'])
         if not settings['verify_tls']:
@@ -65,7 +65,7 @@ class RedfishFencer(fencing.ConfirmingFencer):
         try:
             return self._power_off(creds)
         except sushy_exceptions.SushyError as exc:
-            raise fencing.FenceError('%s: %s' % (type(exc).__name__,
+            raise confirming.FenceError('%s: %s' % (type(exc).__name__,
                                                  exc)) from None
 
     def _power_off(self, creds):
@@ -87,7 +87,7 @@ class RedfishFencer(fencing.ConfirmingFencer):
             if _STATES.get(system.power_state) == 'off':
                 return 'off', 'power already off'
             system.reset_system(sushy.ResetType.FORCE_OFF)
-            return (fencing.poll(read, time.monotonic() + self._timeout),
+            return (confirming.poll(read, time.monotonic() + self._timeout),
                     'ForceOff')
         finally:
             try:

@@ -15,12 +15,12 @@ from pyghmi import exceptions as pyghmi_exceptions
 from pyghmi.ipmi import command
 
 from freezer_dr.conf import ipmi as ipmi_conf
-from freezer_dr.drivers import fencing
+from freezer_dr.drivers.fencers import confirming
 
 LOG = logging.getLogger(__name__)
 
 
-class IpmiFencer(fencing.ConfirmingFencer):
+class IpmiFencer(confirming.ConfirmingFencer):
     PEER = 'BMC'
 
     def __init__(self, conf=None, credentials_file=None, credentials=None,
@@ -32,18 +32,18 @@ class IpmiFencer(fencing.ConfirmingFencer):
             defaults. The keyword arguments that are not None win.
         :param credentials: ``{host: Credentials}``; or
         :param credentials_file: a file in one of the formats of
-            freezer_dr.drivers.credentials.
+            freezer_dr.drivers.fencers.credentials.
         :param timeout: seconds to wait for power off to be read back, per
             attempt.
         :param soft_off_first: ask for a soft off first, wait
             ``soft_off_timeout``, then power off hard.
         :raises CredentialsError: the credentials file cannot be read.
         """
-        settings = fencing.options(
+        settings = confirming.options(
             conf, ipmi_conf, timeout=timeout, attempts=attempts,
             retry_delay=retry_delay, soft_off_first=soft_off_first,
             soft_off_timeout=soft_off_timeout)
-        super().__init__(settings, fencing.load_credentials(
+        super().__init__(settings, confirming.load_credentials(
             conf, credentials_file, credentials))
         self._soft_off_first = bool(settings['soft_off_first'])
         self._soft_off_timeout = float(settings['soft_off_timeout'])
@@ -54,7 +54,7 @@ class IpmiFencer(fencing.ConfirmingFencer):
         except pyghmi_exceptions.IpmiException as exc:
             # (A BMC that never answers is IpmiException(None).)
             reason = exc.args[0] if exc.args and exc.args[0] else None
-            raise fencing.FenceError(reason or 'no answer') from None
+            raise confirming.FenceError(reason or 'no answer') from None
 
     def _power_off(self, host, creds, first):
         # pyghmi 1.6 keeps every session in a process-wide table keyed by
@@ -78,7 +78,7 @@ class IpmiFencer(fencing.ConfirmingFencer):
             how = 'hard power off'
             if first and self._soft_off_first:
                 ipmi.set_power('shutdown')
-                state = fencing.poll(read, time.monotonic() +
+                state = confirming.poll(read, time.monotonic() +
                                      self._soft_off_timeout)
                 if state == 'off':
                     return 'off', 'soft power off'
@@ -88,7 +88,7 @@ class IpmiFencer(fencing.ConfirmingFencer):
                 how = 'no soft power off within %.1f s; hard power off' % (
                     self._soft_off_timeout)
             ipmi.set_power('off')
-            return fencing.poll(read, time.monotonic() + self._timeout), how
+            return confirming.poll(read, time.monotonic() + self._timeout), how
         finally:
             try:
                 ipmi.ipmi_session.logout()

@@ -3,7 +3,8 @@ project, one summary to the administrators, through SMTP.
 
 For each project of the report (the projects that had instances on the
 host) the members' addresses come from a contacts directory
-(:class:`freezer_dr.drivers.contacts.ProjectContacts`: keystone); the mail
+(:class:`freezer_dr.drivers.notifiers.contacts.ProjectContacts`: keystone);
+the mail
 names the host, what happened and when, and each of the project's
 instances with its old and new host and outcome. The administrators' mail
 says the same for every project, plus the timeline of the steps and to
@@ -16,7 +17,8 @@ line a template renders is the subject, the rest the body.
 
 Delivery: one SMTP connection for all the mails of a report. A server
 that cannot be reached, refuses the TLS upgrade or the login raises
-:class:`~freezer_dr.drivers.reports.NotificationError` before anything is
+:class:`~freezer_dr.drivers.notifiers.reports.NotificationError` before
+anything is
 sent. A project whose members cannot be looked up or whose mail is refused
 does not stop the others nor the summary (which says so); the notifier
 raises once all were tried. The SMTP password is never logged nor put in
@@ -37,8 +39,8 @@ import jinja2
 from freezer_dr.conf import keystone_contacts as keystone_contacts_conf
 from freezer_dr.conf import mail as mail_conf
 from freezer_dr.drivers import base
-from freezer_dr.drivers import contacts as contacts_module
-from freezer_dr.drivers import reports
+from freezer_dr.drivers.notifiers import contacts as contacts_module
+from freezer_dr.drivers.notifiers import reports
 
 LOG = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class EmailNotifier(base.Notifier):
     and, for the project contacts, ``[keystone_contacts]``. Keyword
     arguments override the options (tests); ``contacts`` is any object
     with ``project(project_id)`` returning a
-    :class:`~freezer_dr.drivers.contacts.Project`.
+    :class:`~freezer_dr.drivers.notifiers.contacts.Project`.
 
     :raises ValueError: a bad configuration (project mails without a
         contacts directory, a template that does not parse).

@@ -11,7 +11,7 @@ notifications):
     "started_at", "started"}``.
 ``freezer_dr.recovery.end`` (priority INFO)
     the host was recovered; payload: the whole report
-    (:func:`freezer_dr.drivers.reports.as_dict`).
+    (:func:`freezer_dr.drivers.notifiers.reports.as_dict`).
 ``freezer_dr.recovery.error`` (priority ERROR)
     the recovery failed (the report's ``failed_step`` says where); same
     payload. A consumer reads ``<topic>.info`` and ``<topic>.error``.
@@ -19,7 +19,8 @@ notifications):
 oslo.messaging's Notifier logs and swallows a delivery error (right for
 telemetry, wrong here: the notify step must know). This notifier listens to
 that log record, in the sending thread only, and raises
-:class:`~freezer_dr.drivers.reports.NotificationError` instead; the broker
+:class:`~freezer_dr.drivers.notifiers.reports.NotificationError` instead;
+the broker
 confirms every notification it took (the rabbit driver publishes with
 confirmations), and ``[bus_notifications] retry`` bounds the reconnection
 attempts.
@@ -34,7 +35,7 @@ import oslo_messaging
 
 from freezer_dr.conf import bus_notifications as bus_conf
 from freezer_dr.drivers import base
-from freezer_dr.drivers import reports
+from freezer_dr.drivers.notifiers import reports
 
 LOG = logging.getLogger(__name__)
 
@@ -71,19 +72,20 @@ class BusNotifier(base.Notifier):
             transport, publisher_id=self.publisher_id, driver='messagingv2',
             topics=list(self._opts['topics']), retry=self._opts['retry'])
 
-    def started(self, host, incarnation, reason, started_at=None):
+    def started(self, report):
         """Publish ``freezer_dr.recovery.start``: the recovery of this
-        incarnation of ``host`` begins (``started_at``: epoch seconds,
-        now by default).
+        incarnation of ``report.host`` begins (at ``report.started_at``,
+        epoch seconds; now when 0).
 
         :raises NotificationError: the broker did not take it.
         """
-        started_at = time.time() if started_at is None else started_at
-        payload = {'host': host, 'incarnation': incarnation,
-                   'reason': reason, 'started_at': started_at,
+        started_at = report.started_at or time.time()
+        payload = {'host': report.host, 'incarnation': report.incarnation,
+                   'reason': report.reason, 'started_at': started_at,
                    'started': reports.iso(started_at)}
         self._send('info', reports.RECOVERY_START, payload)
-        return 'bus: %s of %s published' % (reports.RECOVERY_START, host)
+        return 'bus: %s of %s published' % (reports.RECOVERY_START,
+                                            report.host)
 
     def notify(self, report):
         event_type = reports.event_type(report)

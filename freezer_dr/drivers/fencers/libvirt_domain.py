@@ -16,7 +16,7 @@ import time
 import libvirt
 
 from freezer_dr.conf import libvirt_domain as libvirt_conf
-from freezer_dr.drivers import fencing
+from freezer_dr.drivers.fencers import confirming
 
 LOG = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _quiet(context, error):
 libvirt.registerErrorHandler(_quiet, None)
 
 
-class LibvirtFencer(fencing.ConfirmingFencer):
+class LibvirtFencer(confirming.ConfirmingFencer):
     PEER = 'libvirt'
 
     def __init__(self, conf=None, credentials_file=None, credentials=None,
@@ -39,14 +39,14 @@ class LibvirtFencer(fencing.ConfirmingFencer):
             None for the defaults. Keyword arguments that are not None win.
         :param credentials: ``{host: Credentials}``; or
         :param credentials_file: a file in one of the formats of
-            freezer_dr.drivers.credentials.
+            freezer_dr.drivers.fencers.credentials.
         :param uri: the connection URI of hosts that have none of their own.
         :raises CredentialsError: the credentials file cannot be read.
         """
-        settings = fencing.options(
+        settings = confirming.options(
             conf, libvirt_conf, timeout=timeout, attempts=attempts,
             retry_delay=retry_delay, uri=uri)
-        super().__init__(settings, fencing.load_credentials(
+        super().__init__(settings, confirming.load_credentials(
             conf, credentials_file, credentials))
         self._default_uri = settings['uri']
 
@@ -64,14 +64,14 @@ class LibvirtFencer(fencing.ConfirmingFencer):
     def _attempt(self, host, creds, first):
         # libvirt has no timeout of its own (a remote URI can hang in
         # connect): the whole attempt runs against a deadline.
-        return fencing.call_with_deadline(
+        return confirming.call_with_deadline(
             lambda: self._destroy(creds), self._timeout + 1.0, 'libvirt')
 
     def _destroy(self, creds):
         try:
             connection = libvirt.open(self._uri(creds))
         except libvirt.libvirtError as exc:
-            raise fencing.FenceError('cannot connect: %s'
+            raise confirming.FenceError('cannot connect: %s'
                                      % exc) from None
         try:
             domain = connection.lookupByName(creds.domain)
@@ -87,10 +87,10 @@ class LibvirtFencer(fencing.ConfirmingFencer):
                 # It may have stopped in between: the read-back decides.
                 if read() != 'off':
                     raise
-            return (fencing.poll(read, time.monotonic() + self._timeout),
+            return (confirming.poll(read, time.monotonic() + self._timeout),
                     'domain destroyed')
         except libvirt.libvirtError as exc:
-            raise fencing.FenceError(str(exc)) from None
+            raise confirming.FenceError(str(exc)) from None
         finally:
             try:
                 connection.close()

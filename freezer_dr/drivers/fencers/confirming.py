@@ -16,9 +16,12 @@ import time
 
 from freezer_dr.conf import fencer as fencer_conf
 from freezer_dr.drivers import base
-from freezer_dr.drivers import credentials as credentials_module
+from freezer_dr.drivers.fencers import credentials as credentials_module
 
 LOG = logging.getLogger(__name__)
+
+#: Where the fencers' per-host credentials are named.
+CREDENTIALS_OPTION = '[fencer] credentials_file'
 
 #: Below this length a password is not scrubbed from messages (it would
 #: mangle them, and nothing that short is a secret worth the name).
@@ -106,6 +109,7 @@ class ConfirmingFencer(base.Fencer):
     """Attempts, with backoff, to power a host off and read it back."""
 
     CAN_CONFIRM = True
+    HOSTS_OPTION = CREDENTIALS_OPTION
     #: The peer, in messages ("BMC", "Redfish service", "libvirt").
     PEER = 'BMC'
 
@@ -121,14 +125,27 @@ class ConfirmingFencer(base.Fencer):
         self._attempts = max(1, int(settings['attempts']))
         self._retry_delay = float(settings['retry_delay'])
 
-    def fence(self, host):
+    def validate(self):
+        if not self._credentials:
+            raise base.ConfigurationError(
+                CREDENTIALS_OPTION, 'the %s fencer has no host to fence: '
+                'the file has no %s credentials' % (self.PEER, self.PEER))
+        return []
+
+    def hosts(self):
+        return sorted(self._credentials)
+
+    def check_host(self, host):
         creds = self._credentials.get(host)
         if creds is None:
-            return base.FenceResult(host, False, 'no %s credentials for this '
-                                    'host' % self.PEER)
-        missing = self._missing(creds)
+            return 'no %s credentials for this host' % self.PEER
+        return self._missing(creds)
+
+    def fence(self, host):
+        missing = self.check_host(host)
         if missing:
             return base.FenceResult(host, False, missing)
+        creds = self._credentials[host]
         where = self._where(creds)
         detail = 'not tried'
         for attempt in range(1, self._attempts + 1):

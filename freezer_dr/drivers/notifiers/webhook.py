@@ -4,13 +4,13 @@ Two formats (``[webhook] format``):
 
 * ``json``: ``{"event_type": "freezer_dr.recovery.end" | ".error",
   "report": {...}}``, the report as
-  :func:`freezer_dr.drivers.reports.as_dict` makes it;
+  :func:`freezer_dr.drivers.notifiers.reports.as_dict` makes it;
 * ``slack``: ``{"text": "..."}``, the report as text, which Slack's (and
   Mattermost's, Rocket.Chat's, ...) incoming webhooks show as a message.
 
 An answer other than 2xx, a refused connection or no answer within
 ``[webhook] timeout`` raises
-:class:`~freezer_dr.drivers.reports.NotificationError`. The URL is a
+:class:`~freezer_dr.drivers.notifiers.reports.NotificationError`. The URL is a
 secret (an incoming webhook's URL is its password): errors and logs name
 only its scheme, host and port.
 """
@@ -22,7 +22,7 @@ import requests
 
 from freezer_dr.conf import webhook as webhook_conf
 from freezer_dr.drivers import base
-from freezer_dr.drivers import reports
+from freezer_dr.drivers.notifiers import reports
 
 LOG = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Evacuators: rebuild a fenced host's instances elsewhere."""

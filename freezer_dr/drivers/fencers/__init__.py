@@ -1,0 +1,1 @@
+"""Fencers: power a dead host off and read the power state back."""

@@ -1,0 +1,1 @@
+"""Isolators: take a dead host out of the scheduler's hands."""

@@ -1,0 +1,1 @@
+"""Monitors: the failed hosts, for the one-shot freezer-dr."""

@@ -1,0 +1,1 @@
+"""Notifiers: tell the administrators and the projects what happened."""

@@ -1,0 +1,205 @@
+"""The ``nova`` evacuator: a fenced (and isolated) host's instances are
+rebuilt elsewhere through nova's evacuate API, then verified.
+
+* **Evacuate** (``evacuate(host)``): the host's instances (exact host
+  match) that the ``[evacuation]`` policy selects (:mod:`.policy`),
+  highest priority first, ``concurrency`` at a time, each retried up to
+  ``attempts`` times, to nova's choice of host or to the reserved hosts
+  (enabled first).
+* **Verify** (:mod:`.watcher`): each instance must come back in the state
+  it had (ACTIVE, or SHUTOFF for a stopped one) on another host within
+  ``verify_timeout``; the result says where, or why not.
+
+Calling ``evacuate`` again for the same host repeats nothing: an instance
+already on another host, or whose evacuation from this host nova already
+accepted (a migration record says so), is only verified.
+
+Isolation (force-down, disable) is the isolator's: :mod:`.isolation`.
+"""
+
+import concurrent.futures
+import logging
+import threading
+import time
+
+from novaclient import exceptions as nova_exceptions
+
+from freezer_dr.drivers import base
+from freezer_dr.drivers.nova import client
+from freezer_dr.drivers.nova import policy as policy_module
+from freezer_dr.drivers.nova import watcher as watcher_module
+
+LOG = logging.getLogger(__name__)
+
+#: nova's states an instance comes back in, by the state it had.
+EXPECTED = {'ACTIVE': 'ACTIVE', 'SHUTOFF': 'SHUTOFF', 'ERROR': 'ACTIVE'}
+#: Migration states that mean an evacuation is under way or done.
+MIGRATION_LIVE = ('accepted', 'pre-migrating', 'migrating', 'done',
+                  'completed', 'running')
+
+
+class NovaEvacuator(base.Evacuator):
+    """Built as ``NovaEvacuator(conf=CONF)`` (``[nova]``, ``[evacuation]``),
+    or with a keystoneauth1 ``session`` and a ``policy``."""
+
+    def __init__(self, conf=None, session=None, policy=None,
+                 clock=time.monotonic, sleep=time.sleep, poll_interval=0.5,
+                 **access):
+        self._access = client.NovaAccess(conf, session, **access)
+        if policy is None and conf is not None:
+            policy = policy_module.Policy.from_conf(conf.evacuation)
+        self.policy = policy or policy_module.Policy()
+        self.nova = self._access.nova
+        self._selector = policy_module.Selector(
+            self.policy, self.nova, self._access.session,
+            interface=self._access.interface,
+            region_name=self._access.region_name)
+        self._clock = clock
+        self._sleep = sleep
+        self._poll = poll_interval
+        self._lock = threading.Lock()
+        self._next_reserved = 0
+
+    def validate(self):
+        return self._access.check()
+
+    def instances(self, host):
+        """Every instance nova places on ``host``: exact host match."""
+        servers = self.nova.servers.list(
+            search_opts={'all_tenants': True, 'host': host})
+        return [s for s in servers if watcher_module.host_of(s) == host]
+
+    def select(self, host, servers):
+        """``(selected, left)``: see :meth:`.policy.Selector.select`."""
+        return self._selector.select(host, servers)
+
+    def evacuate(self, host):
+        began = self._clock()
+        servers = self.instances(host)
+        under_way = self._under_way(host)
+        # Instances whose evacuation nova accepted earlier (a restarted
+        # engine) are no longer listed on the host: verify them too.
+        listed = {s.id for s in servers}
+        for server_id in sorted(under_way - listed):
+            try:
+                servers.append(self.nova.servers.get(server_id))
+            except nova_exceptions.NotFound:
+                continue
+        selected, left = self.select(host, servers)
+        if self.policy.reserved_hosts:
+            self._enable_reserved(host)
+        LOG.info('Evacuating %d of the %d instances of %s (%s at a time)',
+                 len(selected), len(servers), host, self.policy.concurrency)
+        watcher = watcher_module.StatusWatcher(self.nova, self._poll)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(
+                    self.policy.concurrency) as pool:
+                results = list(pool.map(
+                    lambda s: self._one(host, s, s.id in under_way,
+                                        watcher), selected))
+        finally:
+            watcher.stop()
+        results.extend(self._result(server, True, 'not evacuated: %s' % why)
+                       for server, why in left)
+        LOG.info('Evacuated %d of %d instances of %s in %.1f s',
+                 sum(1 for r in results if r.ok and r.target_host),
+                 len(selected), host, self._clock() - began)
+        return results
+
+    def _under_way(self, host):
+        """Ids of the instances whose evacuation from ``host`` nova has
+        accepted (or done): one query for the whole host."""
+        return {m.instance_uuid for m in self.nova.migrations.list(host=host)
+                if getattr(m, 'migration_type', '') == 'evacuation'
+                and m.source_compute == host
+                and m.status in MIGRATION_LIVE}
+
+    def _enable_reserved(self, dead_host):
+        for service in self.nova.services.list(binary='nova-compute'):
+            if (service.host in self.policy.reserved_hosts and
+                    service.host != dead_host and
+                    service.status == 'disabled' and
+                    service.state == 'up' and not service.forced_down):
+                LOG.info('Enabling reserved host %s', service.host)
+                self.nova.services.enable(service.id)
+
+    def _reserved_target(self, dead_host):
+        hosts = [h for h in self.policy.reserved_hosts if h != dead_host]
+        if not hosts:
+            return None
+        with self._lock:
+            target = hosts[self._next_reserved % len(hosts)]
+            self._next_reserved += 1
+        return target
+
+    def _result(self, server, ok, detail, target=''):
+        return base.InstanceResult(server.id, ok, detail, name=server.name,
+                                   project_id=server.tenant_id,
+                                   target_host=target, status=server.status)
+
+    def _one(self, host, server, under_way, watcher):
+        """Evacuate one instance (unless nova already has it under way)
+        and verify it; never raises."""
+        try:
+            return self._evacuate_and_verify(host, server, under_way,
+                                             watcher)
+        except Exception as exc:
+            LOG.exception('Evacuation of %s from %s failed', server.id, host)
+            return self._result(server, False, '%s: %s' % (
+                type(exc).__name__, exc))
+
+    def _evacuate_and_verify(self, host, server, under_way, watcher):
+        policy = self.policy
+        if under_way or watcher_module.host_of(server) != host:
+            expected = 'ACTIVE' if server.status != 'SHUTOFF' else 'SHUTOFF'
+        else:
+            expected = EXPECTED.get(server.status)
+        if expected is None:
+            return self._result(server, False, 'nova cannot evacuate an '
+                                'instance in state %s' % server.status)
+        began = self._clock()
+        delay = policy.retry_delay
+        reset = False
+        detail = 'not tried'
+        for attempt in range(1, policy.attempts + 1):
+            if not under_way:
+                target = (self._reserved_target(host)
+                          if policy.reserved_hosts else None)
+                try:
+                    self.nova.servers.evacuate(server.id, host=target)
+                except nova_exceptions.Conflict as exc:
+                    if policy.reset_state and not reset and \
+                            watcher_module.task_of(
+                                self.nova.servers.get(server.id)):
+                        LOG.warning('Instance %s has a task in progress: '
+                                    'resetting it to error to evacuate it',
+                                    server.id)
+                        self.nova.servers.reset_state(server.id, 'error')
+                        reset = True
+                        continue
+                    return self._result(server, False, 'nova refused: %s'
+                                        % exc)
+                except nova_exceptions.ClientException as exc:
+                    detail = 'evacuate request failed: %s' % exc
+                    LOG.warning('Instance %s (attempt %d of %d): %s',
+                                server.id, attempt, policy.attempts, detail)
+                    self._sleep(delay)
+                    delay *= 2
+                    continue
+            under_way = False
+            seen = watcher.wait(server.id, host, expected,
+                                self._clock() + policy.verify_timeout,
+                                self._clock)
+            detail = seen.detail
+            if seen.ok:
+                LOG.info('Instance %s evacuated from %s to %s in %.1f s',
+                         server.id, host, seen.target,
+                         self._clock() - began)
+                return self._result(server, True, detail, seen.target)
+            if seen.timed_out:
+                break
+            LOG.warning('Instance %s (attempt %d of %d): %s', server.id,
+                        attempt, policy.attempts, detail)
+            self._sleep(delay)
+            delay *= 2
+        return self._result(server, False, detail)

@@ -1,0 +1,62 @@
+"""The report of a recovery that notifiers are given, rebuilt from the
+journal (so it is whole after a restart too)."""
+
+import json
+
+from freezer_dr.drivers import base
+from freezer_dr.journal import api as journal_api
+
+#: Journal steps named ``instance:<uuid>`` hold one instance's result.
+INSTANCE_PREFIX = 'instance:'
+#: Journal steps named ``notify:<notifier>`` hold one notifier's result.
+NOTIFIER_PREFIX = 'notify:'
+
+
+def starting(host, incarnation, reason, started_at):
+    """The report of a recovery that begins: no step yet."""
+    return base.RecoveryReport(
+        host=host, incarnation=incarnation, reason=reason, recovered=False,
+        failed_step='', summary='Host %s was declared dead (%s): its '
+        'recovery begins.' % (host, reason), started_at=started_at)
+
+
+def build(journal, recovery_id, host, incarnation, reason, failed_step=''):
+    """The :class:`~freezer_dr.drivers.base.RecoveryReport` of recovery
+    ``recovery_id``; ``failed_step`` names the step that failed ('' for a
+    recovery that succeeded)."""
+    steps, instances = [], []
+    first = last = 0.0
+    for record in journal.steps(recovery_id):
+        first = min(first or record.started_at, record.started_at)
+        last = max(last, record.finished_at or record.started_at)
+        if record.name.startswith(NOTIFIER_PREFIX):
+            continue
+        if record.name.startswith(INSTANCE_PREFIX):
+            try:
+                instances.append(base.InstanceResult(
+                    **json.loads(record.detail)))
+            except (ValueError, TypeError):
+                instances.append(base.InstanceResult(
+                    record.name[len(INSTANCE_PREFIX):],
+                    record.status == journal_api.DONE, record.detail))
+            continue
+        if record.status == journal_api.STARTED:
+            continue        # the notify step under way, at most
+        seconds = ((record.finished_at or record.started_at)
+                   - record.started_at)
+        steps.append(base.StepReport(record.name, record.status,
+                                     record.detail, seconds))
+    moved = sum(1 for i in instances if i.ok)
+    if failed_step:
+        detail = next((s.detail for s in steps if s.name == failed_step), '')
+        summary = ('Host %s could NOT be recovered: step %s failed (%s). An '
+                   'operator must act.' % (host, failed_step, detail))
+    else:
+        summary = ('Host %s was declared dead (%s), fenced, and %d of %d '
+                   'instances were evacuated.'
+                   % (host, reason, moved, len(instances)))
+    return base.RecoveryReport(
+        host=host, incarnation=incarnation, reason=reason,
+        recovered=not failed_step, failed_step=failed_step, summary=summary,
+        steps=tuple(steps), instances=tuple(instances), started_at=first,
+        finished_at=last)

@@ -1,0 +1,239 @@
+"""The steps of a recovery, one small class each: fence, isolate, evacuate,
+notify.
+
+A step is given the drivers it needs when it is built, and a
+:class:`Context` (the host, the recovery's journal row, the retry policy)
+when it runs. ``run(context)`` returns a
+:class:`~freezer_dr.drivers.base.StepResult` (done, failed or skipped, with
+the reason): a value, never an exception for control flow. The workflow
+journals the step before and after it runs, so a step runs again only when
+a previous run did not finish; each step is written so that running it
+again is safe (the drivers' contracts say so too).
+
+Retry policy: a driver reports a failure it understands as a result (a
+FenceResult not confirmed, an InstanceResult not ok, a failed StepResult)
+and that result is final. A driver that *raises* (nova or keystone
+unreachable, a timeout) is called again, up to ``step_attempts`` times in
+all, ``step_retry_delay`` seconds after the first failure, doubling each
+time; then the step fails with the last error as its reason.
+"""
+
+import json
+import logging
+import time
+
+from freezer_dr.drivers import base
+from freezer_dr.journal import api as journal_api
+from freezer_dr.recovery import report as report_module
+
+LOG = logging.getLogger(__name__)
+
+FENCE = 'fence'
+ISOLATE = 'isolate'
+EVACUATE = 'evacuate'
+NOTIFY = 'notify'
+#: Journal steps named ``instance:<uuid>`` hold one instance's result.
+INSTANCE_PREFIX = report_module.INSTANCE_PREFIX
+#: Journal steps named ``notify:<notifier>`` hold one notifier's result.
+NOTIFIER_PREFIX = report_module.NOTIFIER_PREFIX
+
+
+class StepGaveUp(Exception):
+    """A driver kept raising for ``step_attempts`` calls."""
+
+
+class Retrier:
+    """Calls a driver again while it raises: ``attempts`` calls in all,
+    ``delay`` seconds before the second, doubled for each next one."""
+
+    def __init__(self, attempts=1, delay=0.0, sleep=time.sleep):
+        self.attempts = max(1, attempts)
+        self.delay = delay
+        self._sleep = sleep
+
+    def call(self, host, what, function, *args):
+        """``function(*args)``; the last error is raised (wrapped in
+        :class:`StepGaveUp` after more than one attempt)."""
+        delay = self.delay
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return function(*args)
+            except Exception as exc:
+                if attempt >= self.attempts:
+                    if self.attempts > 1:
+                        raise StepGaveUp('after %d attempts: %s: %s' % (
+                            attempt, type(exc).__name__, exc)) from exc
+                    raise
+                LOG.warning('Recovery of %s: %s, attempt %d of %d: %s: %s; '
+                            'trying again in %.1f s', host, what, attempt,
+                            self.attempts, type(exc).__name__, exc, delay)
+                self._sleep(delay)
+                delay *= 2
+
+
+class Context:
+    """One recovery, as its steps see it."""
+
+    def __init__(self, journal, recovery_id, host, incarnation, reason,
+                 retrier):
+        self.journal = journal
+        self.recovery_id = recovery_id
+        self.host = host
+        self.incarnation = incarnation
+        self.reason = reason
+        self.retrier = retrier
+
+    def call(self, what, function, *args):
+        """``function(*args)`` under the retry policy."""
+        return self.retrier.call(self.host, what, function, *args)
+
+    def report(self, failed_step=''):
+        """The recovery's report, rebuilt from the journal."""
+        return report_module.build(self.journal, self.recovery_id,
+                                   self.host, self.incarnation, self.reason,
+                                   failed_step)
+
+
+class Step:
+    """One step; ``name`` is its name in the journal."""
+
+    name = ''
+
+    def run(self, context):
+        """Do the step for ``context.host``; return a StepResult."""
+        raise NotImplementedError
+
+
+class Fence(Step):
+    """Power the host off through the fencer. Safety rule 1: done only when
+    power-off was confirmed, or when the operator listed the host in the
+    unfenced evacuation override (logged and journaled)."""
+
+    name = FENCE
+
+    def __init__(self, fencer, unfenced_evacuation=frozenset()):
+        self.fencer = fencer
+        self.override = frozenset(unfenced_evacuation)
+
+    def run(self, context):
+        host = context.host
+        result = context.call(self.name, self.fencer.fence, host)
+        if result.confirmed:
+            return base.done(result.detail)
+        if host in self.override:
+            LOG.warning('Recovery of %s: power-off NOT confirmed (%s); '
+                        'evacuating anyway: the operator set the unfenced '
+                        'evacuation override for this host', host,
+                        result.detail)
+            return base.done('NOT confirmed, operator override: %s'
+                             % result.detail)
+        return base.failed('power-off not confirmed (%s): no evacuation '
+                           '(safety rule 1)' % result.detail)
+
+
+class Isolate(Step):
+    """Take the host out of service in nova (the isolator)."""
+
+    name = ISOLATE
+
+    def __init__(self, isolator):
+        self.isolator = isolator
+
+    def run(self, context):
+        return base.StepResult(*context.call(
+            self.name, self.isolator.isolate, context.host))
+
+
+class Evacuate(Step):
+    """Rebuild the host's instances elsewhere, only after a fence step that
+    is done in the journal; one journal line per instance."""
+
+    name = EVACUATE
+
+    def __init__(self, evacuator):
+        self.evacuator = evacuator
+
+    def run(self, context):
+        journal, recovery_id = context.journal, context.recovery_id
+        fence = [s for s in journal.steps(recovery_id) if s.name == FENCE]
+        if not fence or fence[0].status != journal_api.DONE:
+            return base.failed('the fence step has not completed: no '
+                               'evacuation')
+        instances = context.call(self.name, self.evacuator.evacuate,
+                                 context.host)
+        for instance in instances:
+            # One journal line per instance: the report (and an operator
+            # reading the journal) sees each one, even after a restart.
+            name = INSTANCE_PREFIX + instance.id
+            journal.step_started(recovery_id, name)
+            journal.step_finished(
+                recovery_id, name,
+                journal_api.DONE if instance.ok else journal_api.FAILED,
+                json.dumps(instance._asdict(), sort_keys=True))
+        bad = [i for i in instances if not i.ok]
+        if bad:
+            return base.failed('%d of %d instances not evacuated: %s' % (
+                len(bad), len(instances),
+                ', '.join('%s (%s)' % (i.id, i.detail) for i in bad)))
+        return base.done('%d instances evacuated' % len(instances))
+
+
+class Notify(Step):
+    """Tell every notifier, each journaled as its own ``notify:<name>``
+    step: one that fails stops no other, and one that was told before a
+    restart is not told again."""
+
+    name = NOTIFY
+
+    def __init__(self, notifiers):
+        self.notifiers = dict(notifiers)
+
+    def run(self, context):
+        journal, recovery_id = context.journal, context.recovery_id
+        report = context.report()
+        sent, bad = [], []
+        for name, notifier in self.notifiers.items():
+            step = NOTIFIER_PREFIX + name
+            if journal.step_started(recovery_id, step) is not None:
+                sent.append('%s: already sent' % name)
+                continue
+            try:
+                detail = str(context.call(step, notifier.notify, report))
+                status = journal_api.DONE
+                sent.append('%s: %s' % (name, detail))
+            except Exception as exc:
+                LOG.exception('Recovery of %s: notifier %s failed',
+                              context.host, name)
+                detail = '%s: %s' % (type(exc).__name__, exc)
+                status = journal_api.FAILED
+                bad.append('%s: %s' % (name, detail))
+            journal.step_finished(recovery_id, step, status, detail)
+        if bad:
+            return base.failed('%d of %d notifiers failed (%s); %s' % (
+                len(bad), len(self.notifiers), '; '.join(bad),
+                '; '.join(sent) or 'none sent'))
+        return base.done('; '.join(sent) or 'no notifier configured')
+
+    def started(self, context, started_at):
+        """Tell the notifiers that announce a recovery's start (the bus
+        notifier); a failure to tell is logged, never a reason not to
+        recover."""
+        report = report_module.starting(context.host, context.incarnation,
+                                        context.reason, started_at)
+        for name, notifier in self.notifiers.items():
+            try:
+                notifier.started(report)
+            except Exception:
+                LOG.exception('Recovery of %s: notifier %s could not '
+                              'announce its start', context.host, name)
+
+    def failure(self, context, failed_step):
+        """Tell every notifier that the recovery failed at
+        ``failed_step`` (not journaled: the failed step is)."""
+        report = context.report(failed_step)
+        for name, notifier in self.notifiers.items():
+            try:
+                context.call(NOTIFY, notifier.notify, report)
+            except Exception:
+                LOG.exception('Could not notify the failed recovery of %s '
+                              'through %s', context.host, name)
