@@ -138,21 +138,22 @@ class Engine:
 
     def recovery_progress(self, host, step, status):
         """Engine thread: a recovery's progress, for the core to move the
-        host along its table (core.recovery_progress)."""
-        self._carry_out(self.core.recovery_progress(host, step, status,
-                                                    self._horizon))
+        host along its table (core.recovery_progress); return the decisions
+        (each written and carried out)."""
+        return self._carry_out(self.core.recovery_progress(
+            host, step, status, self._horizon))
 
     def recovery_step(self, host, trigger):
         """Engine thread: an operator's (or the journal's) trigger for
-        ``host`` (core.recovery_step)."""
-        self._carry_out(self.core.recovery_step(host, trigger,
-                                                self._horizon))
+        ``host`` (core.recovery_step); return the decisions."""
+        return self._carry_out(self.core.recovery_step(host, trigger,
+                                                       self._horizon))
 
     def restore(self, host, trigger, boot_id=None):
         """Engine thread: take back a host the journal holds
-        (core.restore)."""
-        self._carry_out(self.core.restore(host, trigger, self._horizon,
-                                          boot_id))
+        (core.restore); return the decisions."""
+        return self._carry_out(self.core.restore(host, trigger,
+                                                 self._horizon, boot_id))
 
     def run(self, stop):
         """Run until the ``stop`` event is set."""
@@ -266,6 +267,7 @@ class Engine:
             except Exception:
                 LOG.exception('Carrying out %s for %s failed', action.kind,
                               action.host)
+        return decided
 
 
 def decisions_from_file(path):

@@ -76,8 +76,10 @@ class RecoveryRunner:
     # --- life (main thread) ---
 
     def start(self):
-        """Take back what the journal holds (before the consumers start, so
-        that a host under recovery is not first seen as up), then poll."""
+        """Take back what the journal holds, then poll. Call it before the
+        engine runs: the work it posts then runs on the engine's first pass,
+        before any event, so that a host under recovery is not first seen
+        as up."""
         self._poll_once()
         self._poller = threading.Thread(target=self._poll, daemon=True,
                                         name='journal-poller')
@@ -172,11 +174,10 @@ class RecoveryRunner:
         self._running.pop(host, None)
 
     def _rearm(self, engine, host, by):
-        state = engine.core.state_of(host)
-        LOG.warning('Host %s re-armed by %s in the journal (state here: '
-                    '%s): back in service from its next heartbeat', host,
-                    by, state)
-        engine.recovery_step(host, 'rearm')
+        decided = engine.recovery_step(host, 'rearm')
+        if any(a.kind == act.STATE for a in decided):
+            LOG.warning('Host %s re-armed by %s: back in service from its '
+                        'next heartbeat', host, by)
 
     # --- the journal (poller thread, then engine thread) --------------------
 

@@ -93,6 +93,32 @@ class EmailNotifier(base.Notifier):
                         self._opts['smtp_host'], self._opts['user'])
         self._templates = _load_templates(self._opts['template_dir'])
 
+    def validate(self):
+        """The SMTP settings, checked without connecting (a server that is
+        down at start is a failure of the notify step, not of the
+        configuration)."""
+        opts = self._opts
+        for option, value in [('sender', opts['sender'])] + [
+                ('admins', a) for a in opts['admins']]:
+            if '@' not in email.utils.parseaddr(value)[1]:
+                raise base.ConfigurationError(
+                    '[email] %s' % option, '%r is not a mail address'
+                    % value)
+        if not opts['admins'] and self._contacts is None:
+            raise base.ConfigurationError(
+                '[email] admins', 'nobody would be mailed: no admins and '
+                'project_mails is off')
+        if opts['user'] and opts['password'] is None:
+            raise base.ConfigurationError(
+                '[email] password', 'user %s is set, the password is not'
+                % opts['user'])
+        if opts['ca_file'] and not os.access(opts['ca_file'], os.R_OK):
+            raise base.ConfigurationError(
+                '[email] ca_file', 'cannot read %s' % opts['ca_file'])
+        if not opts['smtp_host']:
+            raise base.ConfigurationError('[email] smtp_host', 'empty')
+        return []
+
     @property
     def server(self):
         """``host:port`` of the SMTP server (for messages)."""
