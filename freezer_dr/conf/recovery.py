@@ -21,7 +21,9 @@ opts = [
                help='Fencer driver (namespace freezer_dr.fencers): ipmi, '
                     'redfish, libvirt or noop. noop cannot confirm '
                     'power-off, so no host is evacuated after it unless it '
-                    'is listed in unfenced_evacuation_hosts.'),
+                    'is listed in unfenced_evacuation_hosts, and the engine '
+                    'refuses to start with it unless every host it knows '
+                    'is listed there.'),
     cfg.StrOpt('evacuator',
                default='noop',
                help='Evacuator driver (namespace freezer_dr.evacuators): '

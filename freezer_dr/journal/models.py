@@ -31,8 +31,10 @@ class Recovery(Base):
 
 
 class Step(Base):
-    """One step of a recovery: fence, isolate, evacuate, verify, notify, or
-    one per instance (``evacuate:<uuid>``)."""
+    """One step of a recovery: ``fence``, ``isolate``, ``evacuate``
+    (which verifies each instance too) and ``notify``; and within them one
+    row per instance (``instance:<uuid>``, its result as JSON) and one per
+    notifier (``notify:<name>``)."""
 
     __tablename__ = 'steps'
     __table_args__ = (sa.UniqueConstraint('recovery_id', 'name',
