@@ -111,10 +111,11 @@ def _rearm_in_nova(host):
     through the isolator (``[recovery] isolator``; ``noop`` has nothing to
     undo)."""
     from freezer_dr import drivers
+    from freezer_dr.drivers import base
     from freezer_dr.recovery import factory
     try:
         isolator = factory.load_isolator(CONF)
-    except drivers.DriverNotFound as exc:
+    except (drivers.DriverNotFound, base.ConfigurationError) as exc:
         print('%s was NOT re-armed: %s\nFix [recovery] isolator (or its '
               'options), or re-arm in the journal only with --journal-only.'
               % (host, exc), file=sys.stderr)

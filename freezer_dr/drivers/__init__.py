@@ -7,6 +7,8 @@ from stevedore import driver as stevedore_driver
 from stevedore import exception as stevedore_exception
 from stevedore import extension
 
+from freezer_dr.drivers import base
+
 MONITORS = 'freezer_dr.monitors'
 FENCERS = 'freezer_dr.fencers'
 ISOLATORS = 'freezer_dr.isolators'
@@ -24,11 +26,15 @@ def load(namespace, name, **kwargs):
     ``kwargs``.
 
     :raises DriverNotFound: naming the namespace, the plugin and why.
+    :raises base.ConfigurationError: the driver's own options cannot work
+        (it names the option).
     """
     try:
         return stevedore_driver.DriverManager(
             namespace, name, invoke_on_load=True, invoke_kwds=kwargs,
             on_load_failure_callback=_reraise).driver
+    except base.ConfigurationError:
+        raise
     except stevedore_exception.NoMatches:
         raise DriverNotFound('no %s driver named %r (installed: %s)'
                              % (namespace, name,

@@ -33,6 +33,8 @@ def load_driver(namespace, name, conf):
         return drivers.load(namespace, name, conf=conf)
     try:
         return pkgutil.resolve_name(name)(conf=conf)
+    except ConfigurationError:
+        raise
     except Exception as exc:
         raise drivers.DriverNotFound('the %s driver %r cannot be loaded: '
                                      '%s: %s' % (namespace, name,

@@ -15,24 +15,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir,
                                 os.pardir))
 
 from freezer_dr import drivers  # noqa: E402
-from tests.functional import conftest as fx  # noqa: E402
-from tests.functional import test_ipmi  # noqa: E402
+from tests.helpers import Processes  # noqa: E402
+from tests.peers import fencers as peers  # noqa: E402
 
 
 def main():
     tmp = pathlib.Path(tempfile.mkdtemp())
-    started = []
-
-    class Starter:
-        def start(self, name, args):
-            started.append(fx.Process(name, args, str(tmp)))
-            return started[-1]
-    try:
-        good = test_ipmi.Bmc(Starter(), tmp, 'good')
-        stuck = test_ipmi.Bmc(Starter(), tmp, 'stuck', '--refuse-off')
+    with Processes(tmp) as processes:
+        good = peers.Bmc(processes, tmp, 'good')
+        stuck = peers.Bmc(processes, tmp, 'stuck', '--refuse-off')
         fencer = drivers.load(
             drivers.FENCERS, 'ipmi', timeout=2.0, attempts=1,
-            credentials_file=test_ipmi._credentials_file(tmp, {
+            credentials_file=peers.credentials_file(tmp, {
                 'good': (good.port, good.password),
                 'stuck': (stuck.port, stuck.password)}))
         ok, refused = fencer.fence('good'), fencer.fence('stuck')
@@ -41,9 +35,6 @@ def main():
         print(good.status(), stuck.status())
         return 0 if ok.confirmed and not refused.confirmed and \
             good.status()['power'] == 'off' else 1
-    finally:
-        for process in started:
-            process.kill()
 
 
 if __name__ == '__main__':

@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-from tests.functional.conftest import TOP
-from tests.functional.conftest import wait_for
 from tests.harness import cloud as harness
+from tests.helpers import TOP
+from tests.helpers import wait_for
 
 
 @pytest.fixture(scope='module')

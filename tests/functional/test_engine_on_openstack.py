@@ -13,9 +13,9 @@ import pytest
 from freezer_dr import engine as engine_module
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
-from tests.functional import conftest as fx
-from tests.functional.test_engine_recovery import db_url  # noqa: F401
 from tests.harness import cloud as harness
+from tests.helpers import command
+from tests.helpers import wait_for
 
 HOST = 'compute-1'
 
@@ -44,7 +44,7 @@ class Engine:
             'evacuation': {'verify_timeout': 120, 'retry_delay': 0.5},
         }
         harness.write_ini(self.config, sections)
-        synced = subprocess.run([fx.command('freezer-dr-manage'),
+        synced = subprocess.run([command('freezer-dr-manage'),
                                  '--config-file', str(self.config), 'db',
                                  'sync'], capture_output=True, text=True)
         assert synced.returncode == 0, synced.stderr
@@ -54,7 +54,7 @@ class Engine:
 
     def start(self):
         engine = self.processes.start('engine-%d' % len(self.started), [
-            fx.command('freezer-dr-engine'), '--config-file',
+            command('freezer-dr-engine'), '--config-file',
             str(self.config)])
         self.started.append(engine)
         return engine
@@ -82,7 +82,7 @@ class Engine:
     ('fence', api.DONE), ('isolate', api.DONE), ('evacuate', api.STARTED),
 ])
 def test_killed_engine_resumes_without_repeating(
-        cloud_hosts, processes, tmp_path, db_url, step, status):  # noqa
+        cloud_hosts, processes, tmp_path, db_url, step, status):
     cloud = cloud_hosts
     servers = cloud.boot(4, 'demo-a', hosts=[HOST, 'compute-2'])
     victims = sorted(s.id for s in servers
@@ -90,8 +90,8 @@ def test_killed_engine_resumes_without_repeating(
     engine = Engine(cloud, processes, tmp_path, db_url)
     try:
         first = engine.start()
-        fx.wait_for(lambda: engine.decided('up'), 60,
-                    message='the engine hears %s' % HOST)
+        wait_for(lambda: engine.decided('up'), 60,
+                 message='the engine hears %s' % HOST)
         power_offs = cloud.host(HOST).status()['counts']['power_off']
         cloud.host(HOST).kill()
 
@@ -99,12 +99,12 @@ def test_killed_engine_resumes_without_repeating(
             _, steps = engine.steps()
             return step in steps and (
                 status == api.STARTED or steps[step].status == status)
-        fx.wait_for(reached, 90, interval=0.05, message='step %s %s\n%s'
-                    % (step, status, engine.logs()))
+        wait_for(reached, 90, interval=0.05, message='step %s %s\n%s'
+                 % (step, status, engine.logs()))
         first.stop(signal.SIGKILL)
         engine.start()
-        fx.wait_for(lambda: engine.steps()[0].status == api.DONE, 180,
-                    message='the recovery done\n' + engine.logs())
+        wait_for(lambda: engine.steps()[0].status == api.DONE, 180,
+                 message='the recovery done\n' + engine.logs())
         record, steps = engine.steps()
         assert steps['fence'].status == steps['isolate'].status == api.DONE
         assert steps['evacuate'].status == api.DONE, steps['evacuate']

@@ -7,35 +7,19 @@ what they do in files (across engine processes)."""
 import os
 import signal
 import subprocess
-import uuid
 
 import pytest
 
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
-from tests.functional import conftest as fx
+from tests.functional import deployment
 from tests.functional import plugins
-from tests.functional import test_ipmi
-from tests.functional import test_journal
+from tests.functional.deployment import PLUGINS
+from tests.helpers import command
+from tests.helpers import wait_for
+from tests.peers import fencers as peers
 
-PLUGINS = 'tests.functional.plugins:'
 HOST = 'compute-1'
-
-
-@pytest.fixture(params=['sqlite', 'postgresql', 'mariadb'])
-def db_url(request, tmp_path):
-    """A journal database of this test's own, dropped after it."""
-    name = 'fdr_engine_' + uuid.uuid4().hex[:8]
-    if request.param == 'sqlite':
-        yield 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
-    elif request.param == 'postgresql':
-        yield from test_journal._server_database(
-            test_journal.POSTGRES + 'postgres', name, 'CREATE DATABASE %s',
-            'DROP DATABASE %s WITH (FORCE)')
-    else:
-        yield from test_journal._server_database(
-            test_journal.MARIADB, name, 'CREATE DATABASE %s',
-            'DROP DATABASE %s')
 
 
 @pytest.fixture
@@ -43,18 +27,8 @@ def sqlite_url(tmp_path):
     return 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
 
 
-@pytest.fixture
-def plugin_dir(tmp_path, monkeypatch):
-    directory = tmp_path / 'plugins'
-    directory.mkdir()
-    monkeypatch.setenv('FREEZER_DR_TEST_PLUGINS_DIR', str(directory))
-    # The commands import the plugins from this tree.
-    monkeypatch.setenv('PYTHONPATH', fx.TOP)
-    return directory
-
-
 def manage(cloud, *args):
-    return subprocess.run([fx.command('freezer-dr-manage'), '--config-file',
+    return subprocess.run([command('freezer-dr-manage'), '--config-file',
                            cloud.config, *args], capture_output=True,
                           text=True, timeout=120)
 
@@ -80,8 +54,8 @@ class Deployment:
         self.journal = api.Journal(self.db)
 
     def start_engine(self):
-        engine = fx.start_engine(self.processes, self.cloud,
-                                 'engine-%d' % len(self.engines))
+        engine = deployment.start_engine(self.processes, self.cloud,
+                                         'engine-%d' % len(self.engines))
         self.engines.append(engine)
         return engine
 
@@ -104,19 +78,19 @@ class Deployment:
 
 
 def _bmc(processes, tmp_path, monkeypatch):
-    bmc = test_ipmi.Bmc(processes, tmp_path, HOST)
+    bmc = peers.Bmc(processes, tmp_path, HOST)
     monkeypatch.setenv('FREEZER_DR_TEST_IPMI_CREDENTIALS',
-                       test_ipmi._credentials_file(
+                       peers.credentials_file(
                            tmp_path, {HOST: (bmc.port, bmc.password)}))
     return bmc
 
 
-def _kill_agent_and_wait_dead(deployment, agent):
-    fx.wait_for(lambda: HOST in deployment.cloud.hosts_up(), 60,
-                message='the agent heard by the engine')
+def _kill_agent_and_wait_dead(d, agent):
+    wait_for(lambda: HOST in d.cloud.hosts_up(), 60,
+             message='the agent heard by the engine')
     agent.stop(signal.SIGKILL)
-    fx.wait_for(lambda: deployment.cloud.of('declare_dead', HOST), 60,
-                message='%s declared dead' % HOST)
+    wait_for(lambda: d.cloud.of('declare_dead', HOST), 60,
+             message='%s declared dead' % HOST)
 
 
 def test_a_dead_host_is_fenced_evacuated_and_rearmed(
@@ -128,9 +102,9 @@ def test_a_dead_host_is_fenced_evacuated_and_rearmed(
                    PLUGINS + 'CountingNotifier,log')
     try:
         d.start_engine()
-        agent = fx.start_agent(processes, d.cloud, HOST)
+        agent = deployment.start_agent(processes, d.cloud, HOST)
         _kill_agent_and_wait_dead(d, agent)
-        fx.wait_for(lambda: 'recovered' in [
+        wait_for(lambda: 'recovered' in [
             s['state'] for s in d.cloud.of('state', HOST)], 60,
             message='recovered in the decisions file\n' + d.logs())
         assert d.triggers() == ['fence_started', 'fence_confirmed',
@@ -143,8 +117,8 @@ def test_a_dead_host_is_fenced_evacuated_and_rearmed(
         assert sorted(r['instance'] for r in evacuated) == [
             HOST + '-vm-0', HOST + '-vm-1']
         assert len(plugins.records(plugin_dir, 'isolated')) == 1
-        fx.wait_for(lambda: d.recovery().status == api.DONE, 30,
-                    message='the recovery done in the journal')
+        wait_for(lambda: d.recovery().status == api.DONE, 30,
+                 message='the recovery done in the journal')
         # One notifier failing stopped no other.
         assert [(n['host'], n['recovered']) for n in plugins.records(
             plugin_dir, 'notified')] == [(HOST, True)]
@@ -162,13 +136,13 @@ def test_a_dead_host_is_fenced_evacuated_and_rearmed(
         assert d.recovery().rearmed_at is None
         rearm = manage(d.cloud, 'host', 'rearm', HOST, '--by', 'tester')
         assert rearm.returncode == 0, rearm.stderr
-        fx.wait_for(lambda: 'rearm' in d.triggers(), 30,
-                    message='the engine learns of the rearm')
+        wait_for(lambda: 'rearm' in d.triggers(), 30,
+                 message='the engine learns of the rearm')
         assert d.recovery().rearmed_by == 'tester'
         # The repaired host's agent is heard again: up.
-        fx.start_agent(processes, d.cloud, HOST)
-        fx.wait_for(lambda: len(d.cloud.of('up', HOST)) == 2, 30,
-                    message='%s up again' % HOST)
+        deployment.start_agent(processes, d.cloud, HOST)
+        wait_for(lambda: len(d.cloud.of('up', HOST)) == 2, 30,
+                 message='%s up again' % HOST)
     finally:
         d.close()
 
@@ -182,15 +156,15 @@ def test_killed_after_each_step_fences_and_evacuates_exactly_once(
         (plugin_dir / ('gate-' + step)).write_text('')
     try:
         engine = d.start_engine()
-        agent = fx.start_agent(processes, d.cloud, HOST)
+        agent = deployment.start_agent(processes, d.cloud, HOST)
         _kill_agent_and_wait_dead(d, agent)
         # Killed after fence (waiting in isolate), after isolate (waiting
         # in evacuate), after evacuate (waiting in notify): each time the
         # next engine resumes from the journal.
         for step in gated:
             reached = plugin_dir / ('reached-' + step)
-            fx.wait_for(reached.exists, 60, message='the recovery at %s\n%s'
-                        % (step, d.logs()))
+            wait_for(reached.exists, 60, message='the recovery at %s\n%s'
+                     % (step, d.logs()))
             assert engine.pid == int(reached.read_text())
             engine.stop(signal.SIGKILL)
             assert d.recovery().status == api.RUNNING
@@ -198,12 +172,12 @@ def test_killed_after_each_step_fences_and_evacuates_exactly_once(
             engine = d.start_engine()
         # After notify: the recovery is done in the journal; the next
         # engine takes the host back as recovered, and repeats nothing.
-        fx.wait_for(lambda: d.recovery().status == api.DONE, 60,
-                    message='the recovery done\n' + d.logs())
+        wait_for(lambda: d.recovery().status == api.DONE, 60,
+                 message='the recovery done\n' + d.logs())
         engine.stop(signal.SIGKILL)
         d.start_engine()
-        fx.wait_for(lambda: 'journal_recovered' in d.triggers(), 60,
-                    message='the last engine takes the host back')
+        wait_for(lambda: 'journal_recovered' in d.triggers(), 60,
+                 message='the last engine takes the host back')
         assert bmc.status()['counts']['power_off'] == 1
         assert bmc.status()['power'] == 'off'
         evacuated = [r['instance'] for r in plugins.records(plugin_dir,
@@ -229,9 +203,9 @@ def test_killed_after_each_step_fences_and_evacuates_exactly_once(
         rearm = manage(d.cloud, 'host', 'rearm', HOST)
         assert rearm.returncode == 0, rearm.stderr
         d.start_engine()
-        fx.start_agent(processes, d.cloud, HOST)
-        fx.wait_for(lambda: len(d.cloud.of('up', HOST)) == 2, 60,
-                    message='%s up again after the rearm' % HOST)
+        deployment.start_agent(processes, d.cloud, HOST)
+        wait_for(lambda: len(d.cloud.of('up', HOST)) == 2, 60,
+                 message='%s up again after the rearm' % HOST)
         assert d.triggers().count('journal_recovered') == 1
         assert bmc.status()['counts']['power_off'] == 1
     finally:
@@ -245,12 +219,12 @@ def test_a_failed_fence_is_retried_by_the_operator(
                    PLUGINS + 'SwitchFencer', recovery__auto_rearm='true')
     try:
         d.start_engine()
-        agent = fx.start_agent(processes, d.cloud, HOST)
+        agent = deployment.start_agent(processes, d.cloud, HOST)
         _kill_agent_and_wait_dead(d, agent)
-        fx.wait_for(lambda: 'fence_failed' in d.triggers(), 60,
-                    message='the fence failed\n' + d.logs())
-        fx.wait_for(lambda: d.recovery().status == api.FAILED, 30,
-                    message='the recovery failed in the journal')
+        wait_for(lambda: 'fence_failed' in d.triggers(), 60,
+                 message='the fence failed\n' + d.logs())
+        wait_for(lambda: d.recovery().status == api.FAILED, 30,
+                 message='the recovery failed in the journal')
         # Nothing evacuated, the administrators told of the failure.
         assert plugins.records(plugin_dir, 'evacuate-calls') == []
         assert [(n['recovered'], n['failed_step']) for n in plugins.records(
@@ -262,12 +236,12 @@ def test_a_failed_fence_is_retried_by_the_operator(
         os.unlink(plugin_dir / 'power-fails')
         retry = manage(d.cloud, 'recovery', 'retry', HOST)
         assert retry.returncode == 0, retry.stderr
-        fx.wait_for(lambda: 'evacuation_done' in d.triggers(), 60,
-                    message='the retried recovery\n' + d.logs())
+        wait_for(lambda: 'evacuation_done' in d.triggers(), 60,
+                 message='the retried recovery\n' + d.logs())
         # auto_rearm: back in service by itself once every evacuation
         # finished.
-        fx.wait_for(lambda: 'rearm' in d.triggers(), 30,
-                    message='automatic rearm')
+        wait_for(lambda: 'rearm' in d.triggers(), 30,
+                 message='automatic rearm')
         assert d.triggers() == [
             'fence_started', 'fence_failed', 'retry', 'fence_started',
             'fence_confirmed', 'evacuation_started', 'evacuation_done',

@@ -1,7 +1,8 @@
 """What the redfish and libvirt fencers do beyond the contract
-(test_fencer_contract): TLS verification, the ways to name a Redfish
-system, per-host libvirt URIs, the credentials file's new keys, and
-options read from the configuration with explicit arguments winning."""
+(tests/contract/test_fencers.py), against their real peers
+(tests/peers/fencers.py): TLS verification, the ways to name a Redfish
+system, per-host libvirt URIs, the credentials file's new keys, and options
+read from the configuration with explicit arguments winning."""
 
 from oslo_config import cfg
 import pytest
@@ -11,7 +12,7 @@ from freezer_dr.conf import fencer as fencer_conf
 from freezer_dr.conf import ipmi as ipmi_conf
 from freezer_dr.drivers.fencers import confirming as fencing
 from freezer_dr.drivers.fencers import credentials
-from tests.functional import fencer_peers
+from tests.peers import fencers as peers
 
 
 def _redfish(emulator, **kwargs):
@@ -25,9 +26,8 @@ def _redfish(emulator, **kwargs):
 
 @pytest.fixture
 def tls_emulator(processes, tmp_path):
-    tls = fencer_peers.self_signed_certificate(tmp_path)
-    return fencer_peers.RedfishEmulator(processes, tmp_path, 'compute-1',
-                                        tls=tls)
+    tls = peers.self_signed_certificate(tmp_path)
+    return peers.RedfishEmulator(processes, tmp_path, 'compute-1', tls=tls)
 
 
 def test_redfish_refuses_a_certificate_it_cannot_verify(tls_emulator,
@@ -51,12 +51,12 @@ def test_redfish_over_tls(tls_emulator, how):
 
 
 @pytest.mark.parametrize('system', [
-    None, fencer_peers.TEST_DOMAIN_UUID,
-    '/redfish/v1/Systems/' + fencer_peers.TEST_DOMAIN_UUID,
-    'http://elsewhere/redfish/v1/Systems/' + fencer_peers.TEST_DOMAIN_UUID,
+    None, peers.TEST_DOMAIN_UUID,
+    '/redfish/v1/Systems/' + peers.TEST_DOMAIN_UUID,
+    'http://elsewhere/redfish/v1/Systems/' + peers.TEST_DOMAIN_UUID,
     'no-such-system'])
 def test_redfish_system_by_path_id_or_default(processes, tmp_path, system):
-    emulator = fencer_peers.RedfishEmulator(processes, tmp_path, 'c1')
+    emulator = peers.RedfishEmulator(processes, tmp_path, 'c1')
     result = _redfish(emulator, system=system).fence('compute-1')
     if system == 'no-such-system':
         assert not result.confirmed
@@ -69,7 +69,7 @@ def test_redfish_system_by_path_id_or_default(processes, tmp_path, system):
 
 @pytest.fixture
 def hypervisor():
-    driver = fencer_peers.LibvirtTestDriver()
+    driver = peers.LibvirtTestDriver()
     yield driver
     driver.close()
 

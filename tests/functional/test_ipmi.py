@@ -1,9 +1,8 @@
 """The ipmi fencer against a BMC simulator speaking IPMI over UDP on
-loopback (pyghmi's BMC server), and through the recovery workflow."""
+loopback (pyghmi's BMC server, tests/peers/bmc_simulator.py), and through
+the recovery workflow."""
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,65 +14,16 @@ from freezer_dr import drivers
 from freezer_dr.drivers.fencers import credentials
 from freezer_dr.journal import api
 from freezer_dr.recovery import workflow
-from tests.functional import conftest as fx
-from tests.functional.test_journal import journal  # noqa: F401
-from tests.functional.test_journal import url  # noqa: F401
-from tests.functional.test_recovery import Evacuator
-from tests.functional.test_recovery import Notifier
-
-
-def _free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-class Bmc:
-    def __init__(self, processes, tmp_path, name, *extra):
-        self.port = _free_udp_port()
-        self.state = tmp_path / (name + '-bmc.json')
-        secret = tmp_path / (name + '-bmc-password')
-        secret.write_text('s3cret-' + name)
-        self.password = secret.read_text()
-        self.process = processes.start('bmc-' + name, [
-            sys.executable, '-m', 'tests.functional.bmc_simulator',
-            '--port', str(self.port), '--password-file', str(secret),
-            '--state-file', str(self.state), *extra])
-        fx.wait_for(self.state.exists, 20, message='the BMC simulator')
-        fx.wait_for(lambda: 'BMC simulator on' in self.process.log(), 20,
-                    message='the BMC simulator listening')
-
-    def status(self):
-        return json.loads(self.state.read_text())
-
-
-def _credentials_file(tmp_path, entries):
-    path = tmp_path / 'servers.yml'
-    lines = ['servers:']
-    for host, (port, password) in entries.items():
-        lines += ['  - hostname: %s' % host, '    ip-addr: 10.0.0.1',
-                  '    fencer-ip: 127.0.0.1', '    fencer-port: %d' % port,
-                  '    fencer-user: admin',
-                  '    fencer-password: "%s"' % password,
-                  '    domain-name: %s' % host]
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
-
-
-def _ipmitool(bmc, *command, password=None):
-    # The password goes through the environment (-E), never argv.
-    env = dict(os.environ, IPMI_PASSWORD=password or bmc.password)
-    return subprocess.run(['ipmitool', '-I', 'lanplus', '-H', '127.0.0.1',
-                           '-p', str(bmc.port), '-U', 'admin', '-E',
-                           *command], env=env, capture_output=True,
-                          text=True, timeout=60)
+from tests.functional.standins import Evacuator
+from tests.functional.standins import Notifier
+from tests.peers import fencers as peers
 
 
 def test_power_off_is_confirmed_by_reading_back(processes, tmp_path):
-    bmc = Bmc(processes, tmp_path, 'compute-1')
+    bmc = peers.Bmc(processes, tmp_path, 'compute-1')
     fencer = drivers.load(drivers.FENCERS, 'ipmi', credentials_file=(
-        _credentials_file(tmp_path, {'compute-1': (bmc.port,
-                                                   bmc.password)})))
+        peers.credentials_file(tmp_path, {'compute-1': (bmc.port,
+                                                        bmc.password)})))
     result = fencer.fence('compute-1')
     assert result.confirmed, result.detail
     assert 'power off confirmed' in result.detail
@@ -87,20 +37,20 @@ def test_power_off_is_confirmed_by_reading_back(processes, tmp_path):
 @pytest.mark.parametrize('case', ['wrong password', 'unreachable',
                                   'refuses to power off', 'no credentials'])
 def test_failures_are_unconfirmed_results_and_nothing_is_evacuated(
-        processes, tmp_path, journal, case):  # noqa: F811
+        processes, tmp_path, journal, case):
     if case == 'refuses to power off':
-        bmc = Bmc(processes, tmp_path, 'compute-2', '--refuse-off')
+        bmc = peers.Bmc(processes, tmp_path, 'compute-2', '--refuse-off')
         entries = {'compute-2': (bmc.port, bmc.password)}
     elif case == 'wrong password':
-        bmc = Bmc(processes, tmp_path, 'compute-2')
+        bmc = peers.Bmc(processes, tmp_path, 'compute-2')
         entries = {'compute-2': (bmc.port, 'not-the-password')}
     elif case == 'unreachable':
-        entries = {'compute-2': (_free_udp_port(), 'x')}
+        entries = {'compute-2': (peers.free_udp_port(), 'x')}
     else:
         entries = {'compute-9': (1, 'x')}
     fencer = drivers.load(drivers.FENCERS, 'ipmi',
-                          credentials_file=_credentials_file(tmp_path,
-                                                             entries),
+                          credentials_file=peers.credentials_file(
+                              tmp_path, entries),
                           timeout=2.0, attempts=2, retry_delay=0.2)
     began = time.monotonic()
     evacuator, notifier = Evacuator(), Notifier()
@@ -162,9 +112,9 @@ def test_every_fence_gets_a_fresh_session_to_the_same_bmc(processes,
     # password, port) in a process the first one back, logged out and
     # "still logging in" (TypeError on logoutexpiry None): the fencer
     # hands pyghmi bytes so that its session table forgets the old one.
-    bmc = Bmc(processes, tmp_path, 'compute-1')
+    bmc = peers.Bmc(processes, tmp_path, 'compute-1')
     fencer = drivers.load(drivers.FENCERS, 'ipmi', attempts=1,
-                          credentials_file=_credentials_file(
+                          credentials_file=peers.credentials_file(
                               tmp_path, {'compute-1': (bmc.port,
                                                        bmc.password)}))
     for round_ in (1, 2, 3):
@@ -172,21 +122,21 @@ def test_every_fence_gets_a_fresh_session_to_the_same_bmc(processes,
         assert result.confirmed, result.detail
         assert 'hard power off; power off confirmed' in result.detail
         assert bmc.status()['counts']['power_off'] == round_
-        assert _ipmitool(bmc, 'power', 'on').returncode == 0
+        assert peers.ipmitool(bmc, 'power', 'on').returncode == 0
         assert bmc.status()['power'] == 'on'
 
 
 def test_ipmitool_reads_and_powers_off_the_simulator(processes, tmp_path):
-    bmc = Bmc(processes, tmp_path, 'compute-1')
-    status = _ipmitool(bmc, 'power', 'status')
+    bmc = peers.Bmc(processes, tmp_path, 'compute-1')
+    status = peers.ipmitool(bmc, 'power', 'status')
     assert status.returncode == 0, status.stderr
     assert 'Chassis Power is on' in status.stdout
-    off = _ipmitool(bmc, 'power', 'off')
+    off = peers.ipmitool(bmc, 'power', 'off')
     assert off.returncode == 0, off.stderr
     assert bmc.status()['power'] == 'off'
-    assert 'Chassis Power is off' in _ipmitool(bmc, 'power',
-                                               'status').stdout
-    wrong = _ipmitool(bmc, 'power', 'status', password='not-it')
+    assert 'Chassis Power is off' in peers.ipmitool(bmc, 'power',
+                                                    'status').stdout
+    wrong = peers.ipmitool(bmc, 'power', 'status', password='not-it')
     assert wrong.returncode != 0
     assert bmc.status()['counts'] == {'power_off': 1, 'power_on': 0,
                                       'soft_off': 0}
@@ -194,13 +144,13 @@ def test_ipmitool_reads_and_powers_off_the_simulator(processes, tmp_path):
 
 @pytest.mark.parametrize('os_answers', [True, False])
 def test_soft_off_first_then_hard_off(processes, tmp_path, os_answers):
-    bmc = Bmc(processes, tmp_path, 'compute-1',
-              *([] if os_answers else ['--ignore-soft-off']))
+    bmc = peers.Bmc(processes, tmp_path, 'compute-1',
+                    *([] if os_answers else ['--ignore-soft-off']))
     config = tmp_path / 'freezer-dr.conf'
     config.write_text(
         '[fencer]\ncredentials_file = %s\n'
         '[ipmi]\nsoft_off_first = true\nsoft_off_timeout = 1.5\n'
-        'timeout = 5\nattempts = 1\n' % _credentials_file(
+        'timeout = 5\nattempts = 1\n' % peers.credentials_file(
             tmp_path, {'compute-1': (bmc.port, bmc.password)}))
     conf = cfg.ConfigOpts()
     conf(['--config-file', str(config)], project='freezer-dr-test')

@@ -1,64 +1,23 @@
-"""The journal on sqlite, PostgreSQL and MariaDB (the machine's servers)."""
+"""The journal on sqlite, PostgreSQL and MariaDB (the machine's servers;
+the ``url`` and ``journal`` fixtures are in tests/functional/conftest.py)."""
 
 import subprocess
 import threading
-import uuid
 
 from alembic import autogenerate
 from alembic import migration
 import pytest
-import sqlalchemy as sa
 
 from freezer_dr.journal import api
 from freezer_dr.journal import models
 from freezer_dr.journal import schema
-from tests.functional import conftest as fx
-
-POSTGRES = 'postgresql+psycopg2://postgres@127.0.0.1:5432/'
-MARIADB = 'mysql+pymysql://root@127.0.0.1:3306/'
-
-
-def _server_database(admin_url, name, create, drop):
-    admin = sa.create_engine(admin_url, isolation_level='AUTOCOMMIT')
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(create % name))
-    except sa.exc.OperationalError as exc:
-        pytest.fail('database server at %s is not available: %s'
-                    % (admin_url, exc))
-    yield admin_url.rsplit('/', 1)[0] + '/' + name
-    with admin.connect() as conn:
-        conn.execute(sa.text(drop % name))
-    admin.dispose()
-
-
-@pytest.fixture(params=['sqlite', 'postgresql', 'mariadb'])
-def url(request, tmp_path):
-    name = 'fdrtest_' + uuid.uuid4().hex[:8]
-    if request.param == 'sqlite':
-        yield 'sqlite:///%s' % (tmp_path / 'journal' / 'freezer-dr.sqlite')
-    elif request.param == 'postgresql':
-        yield from _server_database(POSTGRES + 'postgres', name,
-                                    'CREATE DATABASE %s',
-                                    'DROP DATABASE %s WITH (FORCE)')
-    else:
-        yield from _server_database(MARIADB, name,
-                                    'CREATE DATABASE %s',
-                                    'DROP DATABASE %s')
-
-
-@pytest.fixture
-def journal(url):
-    engine = schema.engine_for(url)
-    schema.sync(engine)
-    yield api.Journal(engine)
-    engine.dispose()
+from tests.helpers import command
 
 
 def test_db_sync_creates_the_schema_and_is_idempotent(url, tmp_path):
     conf = tmp_path / 'freezer-dr.conf'
     conf.write_text('[database]\nconnection = %s\n' % url)
-    manage = [fx.command('freezer-dr-manage'), '--config-file', str(conf)]
+    manage = [command('freezer-dr-manage'), '--config-file', str(conf)]
     first = subprocess.run(manage + ['db', 'sync'], capture_output=True,
                            text=True, timeout=120)
     assert first.returncode == 0, first.stderr

@@ -43,7 +43,7 @@ import pytest
 
 from freezer_dr.drivers.notifiers import contacts
 from freezer_dr.drivers.notifiers import mail
-from tests.functional import notify_peers as peers
+from tests.peers import notifiers as peers
 
 ENV = os.environ.get
 KEYSTONE_URL = ENV('FREEZER_DR_TEST_KEYSTONE_URL')

@@ -5,17 +5,16 @@ import subprocess
 
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
-from tests.functional import conftest as fx
-from tests.functional.test_engine_recovery import db_url  # noqa: F401
+from tests.helpers import command
 
 
 def _manage(conf, *args):
-    return subprocess.run([fx.command('freezer-dr-manage'), '--config-file',
+    return subprocess.run([command('freezer-dr-manage'), '--config-file',
                            str(conf), *args], capture_output=True, text=True,
                           timeout=120)
 
 
-def test_rearm_retry_and_show(tmp_path, db_url):  # noqa: F811
+def test_rearm_retry_and_show(tmp_path, db_url):
     conf = tmp_path / 'freezer-dr.conf'
     conf.write_text('[database]\nconnection = %s\n'
                     '[recovery]\nisolator = noop\n' % db_url)

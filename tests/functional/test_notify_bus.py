@@ -13,8 +13,8 @@ from freezer_dr import drivers
 from freezer_dr.drivers.notifiers import bus as bus_notifier
 from freezer_dr.drivers.notifiers import reports
 from freezer_dr.recovery import report as recovery_report
-from tests.functional import notify_peers as peers
-from tests.functional.conftest import wait_for
+from tests.helpers import wait_for
+from tests.peers import notifiers as peers
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The email notifier against a real SMTP server (aiosmtpd on loopback):
 plain, with a login, with STARTTLS and with SMTPS (a self-signed
-certificate made here); one mail per project to its members, one summary
-to the admins; what the mails say; what a broken server does."""
+certificate made on the spot); one mail per project to its members, one
+summary to the admins; what the mails say; what a broken server does."""
 
 import logging
 import socket
@@ -10,9 +10,10 @@ import time
 import pytest
 
 from freezer_dr import drivers
+from freezer_dr.drivers import base
 from freezer_dr.drivers.notifiers import mail
 from freezer_dr.drivers.notifiers import reports
-from tests.functional import notify_peers as peers
+from tests.peers import notifiers as peers
 
 ADMINS = ['ops@cloud.example', 'oncall@cloud.example']
 
@@ -111,8 +112,8 @@ def test_failure_mails_name_the_failed_step_and_ask_an_operator(smtp):
 def test_a_failure_before_evacuation_mails_the_admins_only(smtp):
     report = peers.report(recovered=False)._replace(
         instances=(), failed_step='fence',
-        steps=(peers.base.StepReport('fence', 'failed',
-                                     'power-off not confirmed', 30.0),))
+        steps=(base.StepReport('fence', 'failed', 'power-off not confirmed',
+                               30.0),))
     result = notifier(smtp).notify(report)
     assert '0 of 0 project mails sent' in result
     [summary] = smtp.mails_about(report.host)

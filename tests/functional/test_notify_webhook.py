@@ -10,7 +10,7 @@ import pytest
 from freezer_dr import drivers
 from freezer_dr.drivers.notifiers import reports
 from freezer_dr.drivers.notifiers import webhook
-from tests.functional import notify_peers as peers
+from tests.peers import notifiers as peers
 
 
 @pytest.fixture

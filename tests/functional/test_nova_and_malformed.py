@@ -8,7 +8,12 @@ import kombu
 from oslo_config import cfg
 import oslo_messaging
 
-from tests.functional import conftest as fx
+from tests.functional import deployment
+from tests.helpers import command
+from tests.helpers import wait_for
+
+#: Heartbeats the victim sends after the flood before it is killed.
+AFTER_FLOOD = 2
 
 
 def _service_payload(host, forced_down):
@@ -28,21 +33,25 @@ def _service_payload(host, forced_down):
 def test_nova_service_update_reaches_the_core_with_stock_defaults(
         tmp_path, rabbit, processes):
     # The engine knows only the transport URL (and where to write its
-    # decisions and its journal); the agent the same plus a host name.
+    # decisions and its journal); the agent the same plus a host name. The
+    # bus settings are the stock ones; recovery is off (dry_run), since the
+    # stock recovery settings (the noop fencer, nova's isolator with no
+    # credentials) are refused at start: tests/unit/recovery/
+    # test_factory.py.
     host = 'novatest-' + str(int(time.time() * 1000))
     engine_conf = tmp_path / 'engine.conf'
     engine_conf.write_text('[DEFAULT]\ntransport_url = %s\n[engine]\n'
-                           'decisions_file = %s\n[database]\nconnection = '
-                           'sqlite:///%s\n'
+                           'decisions_file = %s\ndry_run = true\n'
+                           '[database]\nconnection = sqlite:///%s\n'
                            % (rabbit, tmp_path / 'decisions.jsonl',
                               tmp_path / 'journal.sqlite'))
     agent_conf = tmp_path / 'agent.conf'
     agent_conf.write_text('[DEFAULT]\ntransport_url = %s\n[agent]\nhost = %s'
                           '\nchecks = disk\ndisk_path = /tmp\nstate_file = '
                           '%s\n' % (rabbit, host, tmp_path / 'state.json'))
-    processes.start('engine', [fx.command('freezer-dr-engine'),
+    processes.start('engine', [command('freezer-dr-engine'),
                                '--config-file', str(engine_conf)])
-    processes.start('agent', [fx.command('freezer-dr-agent'),
+    processes.start('agent', [command('freezer-dr-agent'),
                               '--config-file', str(agent_conf)])
 
     def decided(action):
@@ -52,7 +61,7 @@ def test_nova_service_update_reaches_the_core_with_stock_defaults(
             return []
         return [d for d in map(json.loads, lines)
                 if d['host'] == host and d['action'] == action]
-    fx.wait_for(lambda: decided('up'), 60, message='the agent heard')
+    wait_for(lambda: decided('up'), 60, message='the agent heard')
 
     # Published the way nova publishes it: oslo.messaging notifier,
     # control exchange "nova", topic "versioned_notifications".
@@ -65,8 +74,8 @@ def test_nova_service_update_reaches_the_core_with_stock_defaults(
         topics=['versioned_notifications'])
     notifier.info({'request_id': 'req-1'}, 'service.update',
                   _service_payload(host, True))
-    disagreement = fx.wait_for(lambda: decided('nova_disagrees'), 30,
-                               message='the service.update in the core')
+    disagreement = wait_for(lambda: decided('nova_disagrees'), 30,
+                            message='the service.update in the core')
     assert 'forced down' in disagreement[0]['reason']
     transport.cleanup()
 
@@ -120,10 +129,12 @@ def _garbage(topic):
 def test_ten_thousand_malformed_messages_do_not_stop_the_engine(
         make_cloud, processes):
     cloud = make_cloud()
-    engine = fx.start_engine(processes, cloud)
-    fx.start_fleet(processes, cloud, ['host-%02d' % n for n in range(1, 5)])
-    victim = fx.start_agent(processes, cloud, 'victim')
-    fx.wait_for(lambda: len(cloud.hosts_up()) >= 5, 60, message='5 hosts up')
+    engine = deployment.start_engine(processes, cloud)
+    deployment.start_fleet(processes, cloud,
+                           ['host-%02d' % n for n in range(1, 5)])
+    # --debug: each heartbeat it sends is a line of its log.
+    victim = deployment.start_agent(processes, cloud, 'victim', '--debug')
+    wait_for(lambda: len(cloud.hosts_up()) >= 5, 60, message='5 hosts up')
 
     with kombu.Connection('amqp://guest:guest@127.0.0.1:5672//') as conn:
         exchange = kombu.Exchange(cloud.prefix, type='topic',
@@ -145,8 +156,8 @@ def test_ten_thousand_malformed_messages_do_not_stop_the_engine(
                 return undecodable + malformed >= 10000 and \
                     (undecodable, malformed)
         return False
-    counts = fx.wait_for(dropped, 120, interval=0.5,
-                         message='10,000 messages dropped')
+    counts = wait_for(dropped, 120, interval=0.5,
+                      message='10,000 messages dropped')
     assert sum(counts) == 10000
     assert 'Dropped a malformed' in engine.log()
     assert engine.alive()
@@ -154,9 +165,15 @@ def test_ten_thousand_malformed_messages_do_not_stop_the_engine(
 
     # It still detects a real failure. (The flood delayed heartbeats, so
     # the phi detector has widened its window for a while: no tight bound
-    # on the time here; test_bus has it for an undisturbed bus.)
-    time.sleep(2)
+    # on the time here; test_bus has it for an undisturbed bus.) The
+    # victim is killed once it has heartbeated again after the flood was
+    # dropped: its last heartbeats are heard on a quiet bus.
+    after_flood = deployment.heartbeats_sent(victim) + AFTER_FLOOD
+    wait_for(lambda: deployment.heartbeats_sent(victim) >= after_flood,
+             AFTER_FLOOD * deployment.DEFAULTS.heartbeat_interval + 30,
+             message='%d heartbeats of the victim after the flood'
+             % AFTER_FLOOD)
     victim.signal(signal.SIGKILL)
-    dead = fx.wait_for(lambda: cloud.of('declare_dead'), 30,
-                       message='the victim declared dead')
+    dead = wait_for(lambda: cloud.of('declare_dead'), 30,
+                    message='the victim declared dead')
     assert [d['host'] for d in dead] == ['victim']

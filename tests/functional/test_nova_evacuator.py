@@ -7,8 +7,8 @@ import pytest
 from freezer_dr.drivers.nova import evacuation as nova_driver
 from freezer_dr.drivers.nova import isolation
 from freezer_dr.drivers.nova import policy as nova_policy
-from tests.functional.conftest import wait_for
 from tests.harness import cloud as harness
+from tests.helpers import wait_for
 
 
 def _evacuator(cloud, **policy):

@@ -4,21 +4,19 @@ evacuate → notify through the same workflow and journal as the engine
 
 import subprocess
 
-from tests.functional import conftest as fx
 from tests.functional import plugins
-from tests.functional.test_engine_recovery import plugin_dir  # noqa: F401
-
-PLUGINS = 'tests.functional.plugins:'
+from tests.functional.deployment import PLUGINS
+from tests.helpers import command
 
 
 def _run(conf, *args):
-    return subprocess.run([fx.command(args[0]), '--config-file', str(conf),
+    return subprocess.run([command(args[0]), '--config-file', str(conf),
                            *args[1:]], capture_output=True, text=True,
                           timeout=120)
 
 
 def test_oneshot_recovers_each_failed_host_once(tmp_path, monkeypatch,
-                                                plugin_dir):  # noqa: F811
+                                                plugin_dir):
     conf = tmp_path / 'freezer-dr.conf'
     conf.write_text(
         '[database]\nconnection = sqlite:///%s\n'

@@ -1,65 +1,28 @@
 """The recovery workflow against the real journal databases (sqlite,
 PostgreSQL, MariaDB); drivers are small stand-ins that count what they
-do (the real BMC, nova and SMTP peers come with their drivers)."""
+do (tests/functional/standins.py; the real BMC, nova and SMTP peers come
+with their drivers)."""
 
 import pytest
 
-from freezer_dr.drivers import base
 from freezer_dr.journal import api
 from freezer_dr.recovery import workflow
-from tests.functional.test_journal import journal  # noqa: F401
-from tests.functional.test_journal import url  # noqa: F401
+from tests.functional.standins import Evacuator
+from tests.functional.standins import Fencer
+from tests.functional.standins import Notifier
 
 
 class Crash(BaseException):
     """The engine dies (SIGKILL) right after a step."""
 
 
-class Fencer(base.Fencer):
-    CAN_CONFIRM = True
-
-    def __init__(self, confirm=True):
-        self.calls = 0
-        self.confirm = confirm
-
-    def fence(self, host):
-        self.calls += 1
-        return base.FenceResult(host, self.confirm,
-                                'power off read back' if self.confirm
-                                else 'BMC did not answer')
-
-
-class Evacuator(base.Evacuator):
-    def __init__(self, instances=('i-1', 'i-2')):
-        self.evacuated = []
-        self.instances = instances
-
-    def evacuate(self, host):
-        self.evacuated.extend(self.instances)
-        return [base.InstanceResult(i, True, 'ACTIVE on other',
-                                    project_id='p-1', target_host='other')
-                for i in self.instances]
-
-
-class Notifier(base.Notifier):
-    def __init__(self):
-        self.sent = []
-        self.reports = []
-
-    def notify(self, report):
-        self.reports.append(report)
-        self.sent.append(('recovered %s' if report.recovered
-                          else 'could NOT recover %s') % report.host)
-        return 'sent'
-
-
-def _workflow(journal, fencer, evacuator, notifiers, **kw):  # noqa: F811
+def _workflow(journal, fencer, evacuator, notifiers, **kw):
     if not isinstance(notifiers, dict):
         notifiers = {'test': notifiers}
     return workflow.Workflow(journal, fencer, evacuator, notifiers, **kw)
 
 
-def test_a_confirmed_fence_leads_to_evacuation_and_notice(journal):  # noqa
+def test_a_confirmed_fence_leads_to_evacuation_and_notice(journal):
     fencer, evac, notifier = Fencer(), Evacuator(), Notifier()
     outcome = _workflow(journal, fencer, evac, notifier).run(
         'compute-1', 'boot-a', 'declared dead')
@@ -72,7 +35,8 @@ def test_a_confirmed_fence_leads_to_evacuation_and_notice(journal):  # noqa
     steps = {s.name: s.status for s in journal.steps(rec.id)}
     assert steps == {'fence': 'done', 'isolate': 'skipped',
                      'instance:i-1': 'done', 'instance:i-2': 'done',
-                     'evacuate': 'done', 'notify': 'done'}
+                     'evacuate': 'done', 'notify': 'done',
+                     'notify:test': 'done'}
     report = notifier.reports[0]
     assert report.recovered and report.host == 'compute-1'
     assert [i.id for i in report.projects['p-1']] == ['i-1', 'i-2']
@@ -86,7 +50,7 @@ def test_a_confirmed_fence_leads_to_evacuation_and_notice(journal):  # noqa
 
 
 @pytest.mark.parametrize('crash_after', workflow.STEPS)
-def test_killed_after_any_step_resumes_without_repeating(journal,  # noqa
+def test_killed_after_any_step_resumes_without_repeating(journal,
                                                          crash_after):
     fencer, evac, notifier = Fencer(), Evacuator(), Notifier()
     flow = _workflow(journal, fencer, evac, notifier)
@@ -109,7 +73,7 @@ def test_killed_after_any_step_resumes_without_repeating(journal,  # noqa
     assert journal.unfinished() == []
 
 
-def test_an_unconfirmed_fence_stops_everything(journal):  # noqa: F811
+def test_an_unconfirmed_fence_stops_everything(journal):
     fencer, evac, notifier = Fencer(confirm=False), Evacuator(), Notifier()
     outcome = _workflow(journal, fencer, evac, notifier).run(
         'compute-3', 'boot-a', 'dead')
@@ -122,7 +86,7 @@ def test_an_unconfirmed_fence_stops_everything(journal):  # noqa: F811
     assert fence.status == api.FAILED and 'safety rule 1' in fence.detail
 
 
-def test_the_operator_override_allows_an_unfenced_evacuation(journal):  # noqa
+def test_the_operator_override_allows_an_unfenced_evacuation(journal):
     fencer, evac, notifier = Fencer(confirm=False), Evacuator(), Notifier()
     outcome = _workflow(journal, fencer, evac, notifier,
                         unfenced_evacuation={'compute-4'}).run(
@@ -132,7 +96,7 @@ def test_the_operator_override_allows_an_unfenced_evacuation(journal):  # noqa
     assert 'operator override' in fence.detail
 
 
-def test_a_driver_that_raises_fails_the_recovery_cleanly(journal):  # noqa
+def test_a_driver_that_raises_fails_the_recovery_cleanly(journal):
     class Broken(Evacuator):
         def evacuate(self, host):
             raise RuntimeError('nova is down')
@@ -168,7 +132,7 @@ class Broken(Notifier):
         raise ConnectionError('SMTP server down')
 
 
-def test_a_step_that_raises_is_retried_then_succeeds(journal):  # noqa
+def test_a_step_that_raises_is_retried_then_succeeds(journal):
     evac, slept = Flaky(2), []
     outcome = _workflow(journal, Fencer(), evac, Notifier(),
                         step_attempts=3, step_retry_delay=0.5,
@@ -178,7 +142,7 @@ def test_a_step_that_raises_is_retried_then_succeeds(journal):  # noqa
     assert evac.evacuated == ['i-1', 'i-2']
 
 
-def test_a_step_that_keeps_raising_fails_with_the_reason(journal):  # noqa
+def test_a_step_that_keeps_raising_fails_with_the_reason(journal):
     evac, notifier = Flaky(10), Notifier()
     outcome = _workflow(journal, Fencer(), evac, notifier, step_attempts=3,
                         sleep=lambda s: None).run('compute-7', 'b', 'dead')
@@ -190,7 +154,7 @@ def test_a_step_that_keeps_raising_fails_with_the_reason(journal):  # noqa
     assert notifier.sent == ['could NOT recover compute-7']
 
 
-def test_every_notifier_is_told_even_when_one_fails(journal):  # noqa: F811
+def test_every_notifier_is_told_even_when_one_fails(journal):
     broken, good = Broken(), Notifier()
     outcome = _workflow(journal, Fencer(), Evacuator(),
                         {'email': broken, 'webhook': good}, step_attempts=2,
@@ -208,7 +172,7 @@ def test_every_notifier_is_told_even_when_one_fails(journal):  # noqa: F811
                                                        'evacuate']
 
 
-def test_a_failed_recovery_runs_again_only_when_reopened(journal):  # noqa
+def test_a_failed_recovery_runs_again_only_when_reopened(journal):
     fencer = Fencer(confirm=False)
     first = _workflow(journal, fencer, Evacuator(), Notifier()).run(
         'compute-9', 'b', 'dead')
@@ -225,7 +189,7 @@ def test_a_failed_recovery_runs_again_only_when_reopened(journal):  # noqa
     assert retried.recovery_id == first.recovery_id
 
 
-def test_a_rearmed_host_dead_again_on_the_same_boot_is_recovered(journal):  # noqa
+def test_a_rearmed_host_dead_again_on_the_same_boot_is_recovered(journal):
     fencer, evac = Fencer(), Evacuator()
     first = _workflow(journal, fencer, evac, Notifier()).run(
         'compute-10', 'b', 'dead')
@@ -240,7 +204,7 @@ def test_a_rearmed_host_dead_again_on_the_same_boot_is_recovered(journal):  # no
             if r.host == 'compute-10'] == ['b~2']
 
 
-def test_notifiers_that_can_are_told_when_a_recovery_starts(journal):  # noqa
+def test_notifiers_that_can_are_told_when_a_recovery_starts(journal):
     class Recorder(Notifier):
         def __init__(self, fail=False):
             super().__init__()

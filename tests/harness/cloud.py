@@ -20,9 +20,10 @@ cloud starts clean and quickly.
         nova = cloud.nova()
         ...
 
-Every process runs in its own process group, logs to
-``<workdir>/logs/<name>.log``, and is killed on teardown; a reaper process
-kills them too if the process that started the cloud dies.
+Every process runs in its own process group (tests/helpers.py's
+:class:`~tests.helpers.Process`), logs to ``<workdir>/logs/<name>.log``,
+and is killed on teardown; a reaper process kills them too if the process
+that started the cloud dies.
 """
 
 import concurrent.futures
@@ -40,9 +41,12 @@ import time
 import pymysql
 
 from tests.harness import install
+from tests.helpers import TOP
+from tests.helpers import Process
+from tests.helpers import WaitTimeout
+from tests.helpers import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
 #: Bump when what the snapshot holds changes.
 SNAPSHOT_VERSION = '1'
 REGION = 'RegionOne'
@@ -79,21 +83,11 @@ def _free(port):
 
 
 def wait_until(condition, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = condition()
-        except Exception as exc:     # not up yet: connection refused, 503
-            value, last = None, exc
-        else:
-            last = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise CloudError('timed out after %.0f s waiting for %s%s'
-                             % (timeout, what,
-                                ' (last error: %s)' % last if last else ''))
-        time.sleep(interval)
+    """:func:`tests.helpers.wait_for` as the harness waits: an exception
+    means "not up yet" (connection refused, 503...), a timeout is a
+    CloudError naming the last one."""
+    return wait_for(condition, timeout, interval=interval, message=what,
+                    retry_on=(Exception,), error=CloudError)
 
 
 def proc_stat(pid):
@@ -117,29 +111,6 @@ def write_ini(path, sections):
             for key, value in values.items():
                 f.write('%s = %s\n' % (key, value))
             f.write('\n')
-
-
-class Process:
-    """A command in its own process group, output in a log file."""
-
-    def __init__(self, cloud, name, args, env=None):
-        self.name = name
-        self.log_path = os.path.join(cloud.log_dir, name + '.log')
-        full_env = dict(os.environ)
-        full_env.update(env or {})
-        with open(self.log_path, 'ab') as log:
-            self.popen = subprocess.Popen(args, stdout=log,
-                                          stderr=subprocess.STDOUT,
-                                          env=full_env,
-                                          start_new_session=True, cwd=TOP)
-        cloud._register(self.popen.pid)
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def log(self):
-        with open(self.log_path, 'rb') as f:
-            return f.read().decode('utf-8', 'replace')
 
 
 class Host:
@@ -357,9 +328,10 @@ class Cloud:
         for pgid in groups:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.leftovers():
-            time.sleep(0.1)
+        # Up to 10 s to end on SIGTERM; then SIGKILL.
+        with contextlib.suppress(WaitTimeout):
+            wait_for(lambda: not self.leftovers(), 10,
+                     message='the cloud\'s processes to end on SIGTERM')
         for pgid in groups:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
@@ -402,7 +374,10 @@ class Cloud:
     # -- processes ------------------------------------------------------
 
     def start(self, name, args, env=None):
-        proc = Process(self, name, args, env)
+        """``args`` as the process ``name`` of the cloud (its group killed
+        by :meth:`down` and by the reaper)."""
+        proc = Process(name, args, self.log_dir, env=env)
+        self._register(proc.pid)
         self.processes[name] = proc
         return proc
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 
-from tests.functional import bmc_simulator
+from tests.peers import bmc_simulator
 
 
 class HostBmc(bmc_simulator.SimulatedBmc):

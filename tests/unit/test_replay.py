@@ -137,10 +137,9 @@ def test_config_file_is_read_and_overridden(tmp_path):
     assert by_action(decisions, 'declare_dead') == []
 
 
-@pytest.mark.parametrize('name', sorted(os.listdir(RECORDINGS)))
+@pytest.mark.parametrize('name', sorted(
+    n for n in os.listdir(RECORDINGS) if n.endswith('.jsonl.gz')))
 def test_replay_is_byte_identical(name):
-    if not name.endswith('.jsonl.gz'):
-        pytest.skip('not a recording')
     command = [sys.executable, '-m', 'freezer_dr.cmd.replay', '--json',
                _path(name)]
     first = subprocess.run(command, capture_output=True, check=True)

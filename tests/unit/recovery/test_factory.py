@@ -131,21 +131,39 @@ def _script(command):
     return path
 
 
-def test_the_engine_refuses_to_start_with_a_fencer_that_cannot_confirm(
-        tmp_path):
+def _engine_refuses(tmp_path, recovery):
+    """Start freezer-dr-engine with ``recovery`` as its [recovery] section
+    (a broker port nothing listens on: it must stop before the bus); return
+    its one line of error."""
     conf = tmp_path / 'freezer-dr.conf'
     conf.write_text('[DEFAULT]\ntransport_url = rabbit://guest:guest@'
                     '127.0.0.1:1/\n'
                     '[engine]\ndry_run = false\n'
                     '[database]\nconnection = sqlite:///%s\n'
-                    '[recovery]\nfencer = noop\nisolator = noop\n'
-                    % (tmp_path / 'journal.sqlite'))
+                    '[recovery]\n%s'
+                    % (tmp_path / 'journal.sqlite', recovery))
     result = subprocess.run([_script('freezer-dr-engine'), '--config-file',
                              str(conf)], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2, result.stderr
     [line] = [x for x in result.stderr.splitlines()
               if x.startswith('freezer-dr-engine:')]
+    return line
+
+
+def test_the_engine_refuses_to_start_with_a_fencer_that_cannot_confirm(
+        tmp_path):
+    line = _engine_refuses(tmp_path, 'fencer = noop\nisolator = noop\n')
     assert line.startswith('freezer-dr-engine: bad configuration: '
                            '[recovery] unfenced_evacuation_hosts: the fencer '
                            'NoopFencer cannot confirm power-off')
+
+
+def test_the_stock_recovery_settings_name_the_first_option_to_set(
+        tmp_path):
+    # The default isolator is nova's: without [nova] credentials the engine
+    # says so, in one line naming the option.
+    line = _engine_refuses(tmp_path, '')
+    assert line == ('freezer-dr-engine: bad configuration: [nova] '
+                    'auth_type: not set: freezer-dr cannot authenticate to '
+                    'nova')

@@ -1,6 +1,6 @@
 """An IPMI-over-LAN BMC on loopback, built on pyghmi's BMC server.
 
-    python -m tests.functional.bmc_simulator --port 9623 --user admin \\
+    python -m tests.peers.bmc_simulator --port 9623 --user admin \\
         --password-file FILE [--state-file FILE] [--refuse-off]
         [--ignore-soft-off]
 
@@ -14,7 +14,8 @@ dies with struct.error in _got_rakp2), so this simulator answers a
 non-SHA-1 offer with "no matching cipher suite", as a real BMC would; the
 client then retries with SHA-1. ipmitool works as is (it asks for the
 cipher suites the BMC supports and picks 3, SHA-1); give it the password
-with IPMI_PASSWORD and -E, never on its command line (see test_ipmi).
+with IPMI_PASSWORD and -E, never on its command line (see
+ipmitool in tests/peers/fencers.py).
 """
 
 import argparse

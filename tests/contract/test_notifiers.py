@@ -1,5 +1,6 @@
 """The contract of every notifier (namespace freezer_dr.notifiers), run
-against each installed plugin with its real peer:
+against each installed plugin with its real peer (tests/peers/notifiers.py,
+RabbitMQ from the ``rabbit`` fixture of tests/conftest.py):
 
 * built by stevedore with ``conf=`` (a real ConfigOpts read from a file);
 * a success report and a failure report are delivered, and what arrives
@@ -22,8 +23,8 @@ import pytest
 
 from freezer_dr import drivers
 from freezer_dr.drivers.notifiers import reports
-from tests.functional import notify_peers as peers
-from tests.functional.conftest import wait_for
+from tests.helpers import wait_for
+from tests.peers import notifiers as peers
 
 #: Seconds within which a notifier must give up on a broken peer.
 BROKEN_BOUND = 15

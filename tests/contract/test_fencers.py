@@ -1,6 +1,8 @@
 """One contract for every installed fencer plugin, each against its real
-peer on loopback: noop (none), ipmi (the BMC simulator), redfish
-(sushy-tools' emulator), libvirt (libvirt's test driver).
+peer on loopback (tests/peers/fencers.py): noop (none), ipmi (the BMC
+simulator), redfish (sushy-tools' emulator), libvirt (libvirt's test
+driver). What the fencers do beyond this contract is in
+tests/functional/test_ipmi.py and tests/functional/test_fencers.py.
 
 Every fencer is built as the engine builds it, ``cls(conf=CONF)``, from a
 configuration file naming the credentials file. A fencer that can confirm
@@ -17,8 +19,8 @@ import pytest
 import yaml
 
 from freezer_dr import drivers
-from tests.functional import fencer_peers
-from tests.functional import test_ipmi
+from freezer_dr.drivers import base
+from tests.peers import fencers as peers
 
 #: Seconds within which any fencer must give up on a broken peer (with
 #: the short timeouts below).
@@ -56,11 +58,11 @@ class IpmiSide:
         self.secrets = []
 
     def add_host(self, name, on=True):
-        bmc = test_ipmi.Bmc(self._processes, self._tmp, name)
+        bmc = peers.Bmc(self._processes, self._tmp, name)
         self._bmcs[name] = bmc
         self.secrets.append(bmc.password)
         if not on:
-            assert test_ipmi._ipmitool(bmc, 'power', 'off').returncode == 0
+            assert peers.ipmitool(bmc, 'power', 'off').returncode == 0
         return {'address': '127.0.0.1', 'port': bmc.port,
                 'username': 'admin', 'password': bmc.password}
 
@@ -69,7 +71,7 @@ class IpmiSide:
 
     def unreachable(self):
         self.secrets.append('ipmi-unreachable-secret')
-        return {'address': '127.0.0.1', 'port': test_ipmi._free_udp_port(),
+        return {'address': '127.0.0.1', 'port': peers.free_udp_port(),
                 'username': 'admin', 'password': self.secrets[-1]}
 
     def wrong_password(self, name):
@@ -88,24 +90,23 @@ class RedfishSide:
         self.secrets = []
 
     def add_host(self, name, on=True):
-        emulator = fencer_peers.RedfishEmulator(self._processes, self._tmp,
-                                                name)
+        emulator = peers.RedfishEmulator(self._processes, self._tmp, name)
         self._emulators[name] = emulator
         self.secrets.append(emulator.password)
         if not on:
             emulator.force_off()
         # The system by its Id here; by its path and by default in
-        # test_fencers.
+        # tests/functional/test_fencers.py.
         return {'url': emulator.url, 'username': emulator.username,
                 'password': emulator.password,
-                'system': fencer_peers.TEST_DOMAIN_UUID}
+                'system': peers.TEST_DOMAIN_UUID}
 
     def power(self, name):
         return self._emulators[name].power()
 
     def unreachable(self):
         self.secrets.append('redfish-unreachable-secret')
-        return {'url': 'http://127.0.0.1:%d' % fencer_peers.free_tcp_port(),
+        return {'url': 'http://127.0.0.1:%d' % peers.free_tcp_port(),
                 'username': 'admin', 'password': self.secrets[-1]}
 
     def wrong_password(self, name):
@@ -116,11 +117,11 @@ class RedfishSide:
 
 class LibvirtSide:
     options = {'libvirt': {'timeout': 3, 'attempts': 2, 'retry_delay': 0.1,
-                           'uri': fencer_peers.LibvirtTestDriver.URI}}
+                           'uri': peers.LibvirtTestDriver.URI}}
     secrets = ()
 
     def __init__(self, processes, tmp_path):
-        self._driver = fencer_peers.LibvirtTestDriver()
+        self._driver = peers.LibvirtTestDriver()
         self._domains = {}
 
     def close(self):
@@ -128,7 +129,8 @@ class LibvirtSide:
 
     def add_host(self, name, on=True):
         self._domains[name] = self._driver.add_domain(running=on)
-        # The URI from [libvirt] uri here; per host in test_fencers.
+        # The URI from [libvirt] uri here; per host in
+        # tests/functional/test_fencers.py.
         return {'domain': self._domains[name]}
 
     def power(self, name):
@@ -137,7 +139,7 @@ class LibvirtSide:
     def unreachable(self):
         # Nothing listens there: libvirtd's TCP transport is refused.
         return {'domain': 'compute-x', 'uri': 'qemu+tcp://127.0.0.1:%d/'
-                'system' % fencer_peers.free_tcp_port()}
+                'system' % peers.free_tcp_port()}
 
     def wrong_password(self, name):
         pytest.skip('libvirt authenticates by its transport (SSH keys, '
@@ -224,6 +226,32 @@ def test_a_host_without_credentials_is_not_fenced(side, tmp_path, caplog):
     if fencer.CAN_CONFIRM:
         assert 'for this host' in result.detail
         assert side.power('compute-1') == 'on'
+
+
+def test_start_up_checks_name_what_each_host_lacks(side, tmp_path, caplog):
+    """What the engine asks every fencer at start (recovery/factory.py):
+    the hosts it has credentials for, and for any host why it could not
+    fence it; one without any host at all is a configuration error naming
+    the credentials file. None of it touches the peer."""
+    fencer = build(side, tmp_path, {'compute-1': side.add_host('compute-1')})
+    if not fencer.CAN_CONFIRM:
+        # (Refused at start unless every host is in the override: see
+        # tests/unit/recovery/test_factory.py.)
+        assert fencer.hosts() == []
+        assert fencer.check_host('compute-1') == ''
+        return
+    assert fencer.validate() == []
+    assert fencer.hosts() == ['compute-1']
+    assert fencer.check_host('compute-1') == ''
+    assert 'for this host' in fencer.check_host('compute-2')
+    assert side.power('compute-1') == 'on'
+    empty = build(side, tmp_path, {})
+    with pytest.raises(base.ConfigurationError) as error:
+        empty.validate()
+    assert error.value.option == fencer.HOSTS_OPTION == \
+        '[fencer] credentials_file'
+    assert_no_secret(side, base.FenceResult('', False, str(error.value)),
+                     caplog)
 
 
 @pytest.mark.parametrize('failure', ['unreachable', 'wrong password'])

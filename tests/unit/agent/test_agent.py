@@ -10,6 +10,7 @@ import time
 from freezer_dr import agent
 from freezer_dr import events
 from freezer_dr.agent import checks
+from tests.helpers import wait_for
 
 
 class RecordingNotifier:
@@ -94,12 +95,11 @@ def test_nova_compute_check_finds_a_process_by_its_command_line():
     process = subprocess.Popen([sys.executable, '-c',
                                 'import time; time.sleep(60)', marker])
     try:
-        deadline = time.monotonic() + 10
-        ok, detail = checks.nova_compute(marker)
-        while not ok and time.monotonic() < deadline:
-            time.sleep(0.05)
+        def found():
             ok, detail = checks.nova_compute(marker)
-        assert ok, detail
+            return ok and detail
+        detail = wait_for(found, 10, interval=0.05,
+                          message='the check to find %s' % marker)
         assert detail == 'pid %d' % process.pid
     finally:
         process.kill()

@@ -1,0 +1,44 @@
+"""Fixtures of the tests that run real peers and real processes: the
+contract suites (tests/contract) and the functional tests
+(tests/functional). tests/functional/conftest.py adds what only the
+functional tests use (a test's freezer-dr deployment, journal databases,
+the cloud harness). The peers themselves (RabbitMQ, BMC simulators, Redfish
+emulators, libvirt, SMTP and HTTP servers, bus listeners) are in
+tests/peers/; the process and wait helpers in tests/helpers.py.
+
+RabbitMQ is the machine's (127.0.0.1:5672, guest/guest); every test uses
+its own exchange, topic and pool names (prefix ``fdrtest_``), so tests never
+see each other's messages. Processes run in their own process group and are
+killed, group and all, when the test ends, even when it fails.
+"""
+
+import json
+import subprocess
+
+import pytest
+
+from tests import helpers
+from tests.peers import rabbitmq
+
+
+@pytest.fixture(scope='session')
+def rabbit():
+    """The machine's RabbitMQ, started if it is not running; its URL."""
+    if rabbitmq.rabbitmqctl('status', timeout=30).returncode != 0:
+        subprocess.run(['rabbitmq-server', '-detached'], check=False)
+    rabbitmq.await_rabbit()
+    # Queues the tests leave behind (the notifier's default queues) expire.
+    rabbitmq.rabbitmqctl('set_policy', '--apply-to', 'queues',
+                         'fdrtest-cleanup', '^fdrtest',
+                         json.dumps({'message-ttl': 30000,
+                                     'expires': 120000}))
+    return rabbitmq.URL
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Start processes with ``processes.start(name, args)`` (logs in the
+    test's directory); all are stopped, group and all, when the test
+    ends."""
+    with helpers.Processes(tmp_path) as started:
+        yield started
