@@ -107,7 +107,8 @@ class Engine:
 
     def __init__(self, settings, runner, mailbox, deaf_after, hearing,
                  sources=(), decisions_file=None, tick_interval=0.1,
-                 stats_interval=60.0, clock=clock_module.now):
+                 stats_interval=60.0, clock=clock_module.now,
+                 leadership=None):
         """
         :param mailbox: the :class:`Mailbox` the consumers and the runner
             were given.
@@ -116,10 +117,13 @@ class Engine:
             deaf when that is more than ``deaf_after``.
         :param sources: objects with a ``counters`` attribute
             (bus.Counters), whose counts the statistics line reports too.
+        :param leadership: a :class:`~freezer_dr.coordination.Leadership`:
+            the decisions a standby writes are marked ``"standby": true``.
         """
         self.core = liveness_core.LivenessCore(settings)
         self.counters = mailbox.counters
         self._runner = runner
+        self._leadership = leadership
         self._hearing = bus.Hearing(hearing, deaf_after)
         self._sources = tuple(sources)
         self._tick = tick_interval
@@ -259,8 +263,11 @@ class Engine:
         for action in decided:
             self.counters.actions += 1
             if self._decisions is not None:
-                self._decisions.write(
-                    act.format_json(action.as_dict()) + '\n')
+                decision = action.as_dict()
+                if self._leadership is not None and \
+                        not self._leadership.leads():
+                    decision['standby'] = True
+                self._decisions.write(act.format_json(decision) + '\n')
                 self._decisions.flush()
             try:
                 self._runner.carry_out(action)

@@ -10,6 +10,7 @@ import oslo_messaging
 
 from freezer_dr import bus
 from freezer_dr import cmd
+from freezer_dr import coordination
 from freezer_dr import drivers
 from freezer_dr import engine as engine_module
 from freezer_dr import ingest
@@ -78,20 +79,26 @@ def open_journal(conf):
 
 def make_runner(conf, mailbox):
     """The runner of ``[engine] dry_run`` and ``[recovery]``, its drivers
-    checked (:func:`freezer_dr.recovery.factory.check_workflow`).
+    checked (:func:`freezer_dr.recovery.factory.check_workflow`), and the
+    leadership it acts under (None for a dry run).
 
     :raises drivers.DriverNotFound: a driver cannot be loaded.
     :raises base.ConfigurationError: the configuration cannot work.
+    :raises ValueError: no coordination backend for this journal.
     """
     if conf.engine.dry_run:
-        return engine_module.DryRunRunner()
+        return engine_module.DryRunRunner(), None
     journal = open_journal(conf)
     rc = conf.recovery
     flow = factory.build_workflow(conf, journal)
     factory.check_workflow(flow)
+    leadership = coordination.Leadership(
+        journal, coordination.backend_from_conf(conf),
+        coordination.member_from_conf(conf), conf.coordination.lease)
     return runner_module.RecoveryRunner(
         flow, journal, mailbox, max_parallel=rc.max_parallel,
-        poll_interval=rc.journal_poll_interval, auto_rearm=rc.auto_rearm)
+        poll_interval=rc.journal_poll_interval, auto_rearm=rc.auto_rearm,
+        leadership=leadership), leadership
 
 
 def main(argv=None):
@@ -99,15 +106,20 @@ def main(argv=None):
         cmd.prepare(sys.argv[1:] if argv is None else argv,
                     'freezer-dr-engine',
                     groups=('bus', 'engine', 'liveness', 'storm_guard',
-                            'recovery', 'database'))
+                            'recovery', 'database', 'coordination'))
         settings = liveness_settings.LivenessSettings.from_conf(CONF)
     except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
         return 2
     mailbox = engine_module.Mailbox()
     try:
-        runner = make_runner(CONF, mailbox)
-    except (drivers.DriverNotFound, base.ConfigurationError) as exc:
+        runner, leadership = make_runner(CONF, mailbox)
+        if leadership is not None:
+            # Contends once now: a lone engine leads from its first
+            # decision.
+            leadership.start()
+    except (drivers.DriverNotFound, base.ConfigurationError,
+            ValueError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
         return 2
     except Exception as exc:
@@ -123,7 +135,7 @@ def main(argv=None):
         hearing=heartbeats.seconds_since_canary, sources=(heartbeats, nova),
         decisions_file=CONF.engine.decisions_file,
         tick_interval=CONF.engine.tick_interval,
-        stats_interval=CONF.engine.stats_interval)
+        stats_interval=CONF.engine.stats_interval, leadership=leadership)
     # Hosts under recovery are taken back before any heartbeat is applied
     # (the work it posts runs first, on the engine's first pass).
     runner.start()
@@ -133,6 +145,10 @@ def main(argv=None):
     try:
         engine.run(stop)
     finally:
+        if leadership is not None:
+            # First: a standby takes over now, not after the lease, and
+            # this engine acts on nothing more.
+            leadership.stop()
         heartbeats.stop()
         nova.stop()
         runner.stop()

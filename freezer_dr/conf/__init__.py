@@ -10,6 +10,7 @@ from oslo_config import cfg
 from freezer_dr.conf import agent
 from freezer_dr.conf import bus
 from freezer_dr.conf import bus_notifications
+from freezer_dr.conf import coordination
 from freezer_dr.conf import database
 from freezer_dr.conf import engine
 from freezer_dr.conf import fencer
@@ -26,8 +27,8 @@ from freezer_dr.conf import webhook
 
 CONF = cfg.CONF
 
-for _module in (agent, bus, database, engine, liveness, recovery,
-                storm_guard):
+for _module in (agent, bus, coordination, database, engine, liveness,
+                recovery, storm_guard):
     _module.register_opts(CONF)
 # The notifiers' option groups.
 for _module in (bus_notifications, keystone_contacts, mail, webhook):

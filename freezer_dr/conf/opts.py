@@ -3,6 +3,7 @@
 from freezer_dr.conf import agent
 from freezer_dr.conf import bus
 from freezer_dr.conf import bus_notifications
+from freezer_dr.conf import coordination
 from freezer_dr.conf import database
 from freezer_dr.conf import engine
 from freezer_dr.conf import fencer
@@ -17,8 +18,8 @@ from freezer_dr.conf import redfish
 from freezer_dr.conf import storm_guard
 from freezer_dr.conf import webhook
 
-_MODULES = (agent, bus, database, engine, liveness, recovery,
-            storm_guard)
+_MODULES = (agent, bus, coordination, database, engine, liveness,
+            recovery, storm_guard)
 # The notifiers' option groups.
 _MODULES += (bus_notifications, keystone_contacts, mail, webhook)
 # The fencers' option groups.

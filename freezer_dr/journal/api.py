@@ -3,6 +3,14 @@
 Every call is one short transaction. Uniqueness is enforced by the
 database (host + incarnation for a recovery, recovery + name for a step),
 so two engines racing to start the same recovery or step cannot both win.
+
+Fencing tokens: a leader writes with its ``epoch`` (see :meth:`elect`).
+Every write of a recovery (begin, step started, step finished, finish)
+first checks, in its own transaction, that the epoch is still the current
+one, and is refused with :class:`Deposed` otherwise; the check takes the
+``leadership`` row's lock until the transaction ends, so a new leader's
+election waits for a write under way and every later write of the old
+leader fails. ``epoch=None`` writes unfenced (the one-shot ``freezer-dr``).
 """
 
 import time
@@ -20,6 +28,15 @@ STARTED = 'started'
 SKIPPED = 'skipped'
 STEP_FINAL = frozenset((DONE, SKIPPED))
 """A step in one of these states is never run again."""
+
+#: The ``leadership`` row of the engines.
+ENGINE_ROLE = 'engine'
+
+
+class Deposed(Exception):
+    """This engine no longer leads: its epoch is not the journal's current
+    one, or its leadership could not be renewed. Nothing may be done in
+    its name any more."""
 
 
 class RecoveryRecord(typing.NamedTuple):
@@ -58,71 +75,158 @@ class Journal:
         self._clock = clock
         self._recoveries = models.Recovery.__table__
         self._steps = models.Step.__table__
+        self._leadership = models.Leadership.__table__
 
-    def begin(self, host, incarnation, reason):
-        """The recovery of this incarnation of ``host``: created now
-        (``created`` True) or the one already journaled."""
+    # --- leadership ----------------------------------------------------
+
+    def elect(self, holder, role=ENGINE_ROLE):
+        """``holder`` becomes the leader (it holds the coordination lock):
+        return its epoch, the next one."""
+        lead = self._leadership
         now = self._clock()
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(self._recoveries.insert().values(
-                    host=host, incarnation=incarnation, status=RUNNING,
-                    reason=reason, created_at=now, updated_at=now))
-            created = True
-        except sa_exc.IntegrityError:
-            created = False
-        with self._engine.connect() as conn:
-            row = conn.execute(sa.select(self._recoveries).where(
-                self._recoveries.c.host == host,
-                self._recoveries.c.incarnation == incarnation)).one()
-        return _recovery(row, created)
+        with self._engine.begin() as conn:
+            conn.execute(lead.update().where(lead.c.name == role).values(
+                epoch=lead.c.epoch + 1, holder=holder, elected_at=now,
+                renewed_at=now))
+            return conn.execute(sa.select(lead.c.epoch).where(
+                lead.c.name == role)).scalar_one()
 
-    def step_started(self, recovery_id, name):
+    def renew(self, epoch, role=ENGINE_ROLE):
+        """True while ``epoch`` is the current one (and note the renewal);
+        False once another leader was elected."""
+        with self._engine.begin() as conn:
+            return self._fenced(conn, epoch, role, raise_=False)
+
+    def leader(self, role=ENGINE_ROLE):
+        """``(epoch, holder, renewed_at)`` of the current leadership."""
+        lead = self._leadership
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(lead).where(
+                lead.c.name == role)).one()
+        return row.epoch, row.holder, row.renewed_at
+
+    def _fenced(self, conn, epoch, role=ENGINE_ROLE, raise_=True):
+        """In the transaction of ``conn``: check that ``epoch`` is current
+        (None: an unfenced writer), holding the leadership row's lock until
+        the transaction ends.
+
+        :raises Deposed: when it is not (unless ``raise_`` is false: then
+            return False).
+        """
+        if epoch is None:
+            return True
+        lead = self._leadership
+        if conn.execute(lead.update().where(
+                lead.c.name == role, lead.c.epoch == epoch).values(
+                    renewed_at=self._clock())).rowcount:
+            return True
+        if not raise_:
+            return False
+        current = conn.execute(sa.select(lead.c.epoch).where(
+            lead.c.name == role)).scalar_one()
+        raise Deposed('epoch %s is stale: the journal\'s leader is at epoch '
+                      '%s' % (epoch, current))
+
+    # --- recoveries ----------------------------------------------------
+
+    def begin(self, host, incarnation, reason, epoch=None):
+        """The recovery of this incarnation of ``host``: created now
+        (``created`` True) or the one already journaled, which the writer
+        (``epoch``) now owns.
+
+        :raises Deposed: ``epoch`` is stale.
+        """
+        now = self._clock()
+        recoveries = self._recoveries
+        where = (recoveries.c.host == host,
+                 recoveries.c.incarnation == incarnation)
+        created = False
+        for _ in range(2):
+            try:
+                with self._engine.begin() as conn:
+                    self._fenced(conn, epoch)
+                    row = conn.execute(sa.select(recoveries).where(
+                        *where)).one_or_none()
+                    if row is None:
+                        conn.execute(recoveries.insert().values(
+                            host=host, incarnation=incarnation,
+                            status=RUNNING, reason=reason, created_at=now,
+                            updated_at=now, epoch=epoch))
+                        created = True
+                    elif epoch is not None and row.epoch != epoch:
+                        conn.execute(recoveries.update().where(
+                            recoveries.c.id == row.id).values(epoch=epoch))
+                    row = conn.execute(sa.select(recoveries).where(
+                        *where)).one()
+                return _recovery(row, created)
+            except sa_exc.IntegrityError:
+                # (Unfenced writers racing: the other one created it.)
+                created = False
+        raise RuntimeError('the recovery of %s (%s) can be neither created '
+                           'nor read' % (host, incarnation))
+
+    def step_started(self, recovery_id, name, epoch=None):
         """Write that step ``name`` starts. Return None when it may run,
         or its status when it already ended for good (``done`` or
-        ``skipped``: do not run it again)."""
+        ``skipped``: do not run it again).
+
+        :raises Deposed: ``epoch`` is stale.
+        """
         now = self._clock()
         steps = self._steps
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(steps.insert().values(
-                    recovery_id=recovery_id, name=name, status=STARTED,
-                    attempts=1, detail='', started_at=now, finished_at=None))
-            return None
-        except sa_exc.IntegrityError:
-            pass
-        with self._engine.begin() as conn:
-            updated = conn.execute(steps.update().where(
-                steps.c.recovery_id == recovery_id, steps.c.name == name,
-                steps.c.status.notin_(STEP_FINAL)).values(
-                    status=STARTED, attempts=steps.c.attempts + 1,
-                    started_at=now, finished_at=None)).rowcount
-            if updated:
+        where = (steps.c.recovery_id == recovery_id, steps.c.name == name)
+        for _ in range(2):
+            try:
+                with self._engine.begin() as conn:
+                    self._fenced(conn, epoch)
+                    status = conn.execute(sa.select(steps.c.status).where(
+                        *where)).scalar_one_or_none()
+                    if status in STEP_FINAL:
+                        return status
+                    if status is None:
+                        conn.execute(steps.insert().values(
+                            recovery_id=recovery_id, name=name,
+                            status=STARTED, attempts=1, detail='',
+                            started_at=now, finished_at=None, epoch=epoch))
+                    else:
+                        conn.execute(steps.update().where(*where).values(
+                            status=STARTED, attempts=steps.c.attempts + 1,
+                            started_at=now, finished_at=None, epoch=epoch))
                 return None
-            return conn.execute(sa.select(steps.c.status).where(
-                steps.c.recovery_id == recovery_id,
-                steps.c.name == name)).scalar_one()
+            except sa_exc.IntegrityError:
+                pass        # (an unfenced writer inserted it meanwhile)
+        raise RuntimeError('step %s of recovery %s can be neither started '
+                           'nor read' % (name, recovery_id))
 
-    def step_finished(self, recovery_id, name, status, detail=''):
-        """Write how step ``name`` ended (done, failed or skipped)."""
+    def step_finished(self, recovery_id, name, status, detail='',
+                      epoch=None):
+        """Write how step ``name`` ended (done, failed or skipped).
+
+        :raises Deposed: ``epoch`` is stale.
+        """
         if status not in (DONE, FAILED, SKIPPED):
             raise ValueError('a step ends done, failed or skipped, not %r'
                              % status)
         steps = self._steps
         with self._engine.begin() as conn:
+            self._fenced(conn, epoch)
             conn.execute(steps.update().where(
                 steps.c.recovery_id == recovery_id,
                 steps.c.name == name).values(
                     status=status, detail=detail,
-                    finished_at=self._clock()))
+                    finished_at=self._clock(), epoch=epoch))
             self._touch(conn, recovery_id)
 
-    def finish(self, recovery_id, status):
-        """Close a recovery: done or failed."""
+    def finish(self, recovery_id, status, epoch=None):
+        """Close a recovery: done or failed.
+
+        :raises Deposed: ``epoch`` is stale.
+        """
         if status not in (DONE, FAILED):
             raise ValueError('a recovery ends done or failed, not %r'
                              % status)
         with self._engine.begin() as conn:
+            self._fenced(conn, epoch)
             self._touch(conn, recovery_id, status=status)
 
     def reopen(self, recovery_id):

@@ -28,6 +28,9 @@ class Recovery(Base):
     rearmed_at = sa.Column(sa.Double, nullable=True)
     rearmed_by = sa.Column(sa.String(255), nullable=False, default='',
                            server_default='')
+    # The leadership epoch of the last write (None: written unfenced, by
+    # the one-shot freezer-dr or before migration 0003).
+    epoch = sa.Column(sa.Integer, nullable=True)
 
 
 class Step(Base):
@@ -50,3 +53,19 @@ class Step(Base):
     detail = sa.Column(sa.Text, nullable=False, default='')
     started_at = sa.Column(sa.Double, nullable=False)
     finished_at = sa.Column(sa.Double, nullable=True)
+    epoch = sa.Column(sa.Integer, nullable=True)
+
+
+class Leadership(Base):
+    """One coordinated role (``engine``) and its current epoch: every new
+    leader takes the next one; a write of a recovery carries the writer's
+    epoch and is refused when it is not the current one."""
+
+    __tablename__ = 'leadership'
+
+    name = sa.Column(sa.String(64), primary_key=True)
+    epoch = sa.Column(sa.Integer, nullable=False)
+    holder = sa.Column(sa.String(255), nullable=False, default='',
+                       server_default='')
+    elected_at = sa.Column(sa.Double, nullable=True)
+    renewed_at = sa.Column(sa.Double, nullable=True)

@@ -42,15 +42,21 @@ class RecoveryRunner:
     dead."""
 
     def __init__(self, flow, journal, mailbox, max_parallel=4,
-                 poll_interval=2.0, auto_rearm=False):
+                 poll_interval=2.0, auto_rearm=False, leadership=None):
         """
         :param mailbox: the engine's :class:`~freezer_dr.engine.Mailbox`:
             what is posted there runs on the engine thread, given the
             engine.
+        :param leadership: a :class:`~freezer_dr.coordination.Leadership`:
+            recoveries run only while it leads, every journal write fenced
+            with its epoch. None: this engine always leads, unfenced.
         """
         self._flow = flow
         self._journal = journal
         self._post = mailbox.post
+        self._leadership = leadership
+        # Poller thread only: whether this engine led at the last look.
+        self._led = leadership is None
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_parallel, thread_name_prefix='recovery')
         self._poll_interval = poll_interval
@@ -112,7 +118,15 @@ class RecoveryRunner:
         else:
             LOG.info('%s %s: %s', action.kind, host, action.reason)
 
+    def leads(self):
+        """Whether this engine may act (it leads, or runs alone)."""
+        return self._leadership is None or self._leadership.leads()
+
     def _start(self, host, incarnation, reason):
+        if not self.leads():
+            LOG.info('Standby: host %s is recovered by the leader (%s)',
+                     host, reason)
+            return
         if host in self._running:
             LOG.info('Recovery of %s: already under way (incarnation %s)',
                      host, self._running[host])
@@ -127,15 +141,27 @@ class RecoveryRunner:
     def _work(self, host, incarnation, reason):
         post = self._post
         began = time.monotonic()
+        leadership = self._leadership
         try:
+            epoch = None if leadership is None else leadership.epoch
+            if leadership is not None and epoch is None:
+                raise journal_api.Deposed('this engine no longer leads')
             outcome = self._flow.run(
                 host, incarnation, reason,
                 progress=lambda step, status: post(functools.partial(
-                    self._on_progress, host, step, status)))
+                    self._on_progress, host, step, status)),
+                epoch=epoch,
+                guard=None if leadership is None else leadership.check)
             rearmed = False
             if outcome.recovered and self._auto_rearm:
                 rearmed = self._journal.rearm(outcome.recovery_id,
                                               AUTO_REARM)
+        except journal_api.Deposed as exc:
+            LOG.error('Recovery of %s (incarnation %s) stopped after %.1f s: '
+                      '%s; the leader resumes it from the journal', host,
+                      incarnation, time.monotonic() - began, exc)
+            post(functools.partial(self._on_interrupted, host, exc))
+            return
         except Exception as exc:
             LOG.exception('Recovery of %s (incarnation %s) interrupted after '
                           '%.1f s; it is resumed from the journal', host,
@@ -182,8 +208,35 @@ class RecoveryRunner:
     # --- the journal (poller thread, then engine thread) --------------------
 
     def _poll(self):
-        while not self._stop.wait(self._poll_interval):
+        # A change of leadership wakes the poller at once: a new leader
+        # takes the journal's unfinished recoveries, and the hosts its core
+        # holds dead, without waiting for the next poll.
+        wake = self._stop if self._leadership is None else \
+            self._leadership.changed
+        while not self._stop.is_set():
+            wake.wait(self._poll_interval)
+            if self._stop.is_set():
+                return
+            if self._leadership is not None:
+                wake.clear()
+                self._follow_leadership()
             self._poll_once()
+
+    def _follow_leadership(self):
+        leads = self._leadership.leads()
+        if leads == self._led:
+            return
+        self._led = leads
+        if leads:
+            self._post(self._on_elected)
+
+    def _on_elected(self, engine):
+        """Engine thread: this engine now leads. The journal's unfinished
+        recoveries come with the poll that follows; the hosts the core
+        holds dead and no recovery started are recovered now."""
+        for host, boot_id in engine.core.dead():
+            self._start(host, str(boot_id or 'unknown'), 'declared dead '
+                        'while this engine was a standby')
 
     def _poll_once(self):
         with self._polls_lock:

@@ -58,6 +58,8 @@ class Retrier:
         for attempt in range(1, self.attempts + 1):
             try:
                 return function(*args)
+            except journal_api.Deposed:
+                raise           # never retried: nothing more in our name
             except Exception as exc:
                 if attempt >= self.attempts:
                     if self.attempts > 1:
@@ -72,20 +74,49 @@ class Retrier:
 
 
 class Context:
-    """One recovery, as its steps see it."""
+    """One recovery, as its steps see it.
+
+    :param epoch: the leadership epoch every journal write carries (None:
+        unfenced, the one-shot command).
+    :param guard: callable(epoch) raising ``journal_api.Deposed`` when this
+        engine no longer leads with ``epoch``; called right before every
+        driver call.
+    """
 
     def __init__(self, journal, recovery_id, host, incarnation, reason,
-                 retrier):
+                 retrier, epoch=None, guard=None):
         self.journal = journal
         self.recovery_id = recovery_id
         self.host = host
         self.incarnation = incarnation
         self.reason = reason
         self.retrier = retrier
+        self.epoch = epoch
+        self._guard = guard
+
+    def check(self):
+        """Before an irreversible act: this engine still leads.
+
+        :raises journal_api.Deposed: it does not.
+        """
+        if self._guard is not None:
+            self._guard(self.epoch)
 
     def call(self, what, function, *args):
-        """``function(*args)`` under the retry policy."""
-        return self.retrier.call(self.host, what, function, *args)
+        """``function(*args)`` under the retry policy, each call after
+        :meth:`check`."""
+        def checked(*args):
+            self.check()
+            return function(*args)
+        return self.retrier.call(self.host, what, checked, *args)
+
+    def step_started(self, name):
+        return self.journal.step_started(self.recovery_id, name,
+                                         epoch=self.epoch)
+
+    def step_finished(self, name, status, detail=''):
+        self.journal.step_finished(self.recovery_id, name, status, detail,
+                                   epoch=self.epoch)
 
     def report(self, failed_step=''):
         """The recovery's report, rebuilt from the journal."""
@@ -154,8 +185,8 @@ class Evacuate(Step):
         self.evacuator = evacuator
 
     def run(self, context):
-        journal, recovery_id = context.journal, context.recovery_id
-        fence = [s for s in journal.steps(recovery_id) if s.name == FENCE]
+        fence = [s for s in context.journal.steps(context.recovery_id)
+                 if s.name == FENCE]
         if not fence or fence[0].status != journal_api.DONE:
             return base.failed('the fence step has not completed: no '
                                'evacuation')
@@ -165,10 +196,9 @@ class Evacuate(Step):
             # One journal line per instance: the report (and an operator
             # reading the journal) sees each one, even after a restart.
             name = INSTANCE_PREFIX + instance.id
-            journal.step_started(recovery_id, name)
-            journal.step_finished(
-                recovery_id, name,
-                journal_api.DONE if instance.ok else journal_api.FAILED,
+            context.step_started(name)
+            context.step_finished(
+                name, journal_api.DONE if instance.ok else journal_api.FAILED,
                 json.dumps(instance._asdict(), sort_keys=True))
         bad = [i for i in instances if not i.ok]
         if bad:
@@ -189,25 +219,26 @@ class Notify(Step):
         self.notifiers = dict(notifiers)
 
     def run(self, context):
-        journal, recovery_id = context.journal, context.recovery_id
         report = context.report()
         sent, bad = [], []
         for name, notifier in self.notifiers.items():
             step = NOTIFIER_PREFIX + name
-            if journal.step_started(recovery_id, step) is not None:
+            if context.step_started(step) is not None:
                 sent.append('%s: already sent' % name)
                 continue
             try:
                 detail = str(context.call(step, notifier.notify, report))
                 status = journal_api.DONE
                 sent.append('%s: %s' % (name, detail))
+            except journal_api.Deposed:
+                raise
             except Exception as exc:
                 LOG.exception('Recovery of %s: notifier %s failed',
                               context.host, name)
                 detail = '%s: %s' % (type(exc).__name__, exc)
                 status = journal_api.FAILED
                 bad.append('%s: %s' % (name, detail))
-            journal.step_finished(recovery_id, step, status, detail)
+            context.step_finished(step, status, detail)
         if bad:
             return base.failed('%d of %d notifiers failed (%s); %s' % (
                 len(bad), len(self.notifiers), '; '.join(bad),
@@ -222,7 +253,10 @@ class Notify(Step):
                                         context.reason, started_at)
         for name, notifier in self.notifiers.items():
             try:
+                context.check()
                 notifier.started(report)
+            except journal_api.Deposed:
+                raise
             except Exception:
                 LOG.exception('Recovery of %s: notifier %s could not '
                               'announce its start', context.host, name)
@@ -234,6 +268,8 @@ class Notify(Step):
         for name, notifier in self.notifiers.items():
             try:
                 context.call(NOTIFY, notifier.notify, report)
+            except journal_api.Deposed:
+                raise
             except Exception:
                 LOG.exception('Could not notify the failed recovery of %s '
                               'through %s', context.host, name)

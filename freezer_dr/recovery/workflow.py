@@ -97,7 +97,8 @@ class Workflow:
             found['[recovery] notifiers (%s)' % name] = notifier
         return found
 
-    def run(self, host, incarnation, reason, progress=None):
+    def run(self, host, incarnation, reason, progress=None, epoch=None,
+            guard=None):
         """Recover this incarnation of ``host`` (or resume its recovery);
         return the :class:`Outcome`.
 
@@ -105,16 +106,24 @@ class Workflow:
             (status ``started``) and how it ended (``done``, ``failed``,
             ``skipped``; a step done before a restart is told ``done``
             again), from this thread.
+        :param epoch: the leader's epoch: every journal write is fenced
+            with it (None: unfenced, the one-shot command).
+        :param guard: callable(epoch) raising ``journal_api.Deposed`` when
+            this engine no longer leads; called before every driver call,
+            after the step's fenced journal write.
+        :raises journal_api.Deposed: this engine stopped leading; the
+            recovery is left to the new leader, as the journal has it.
         """
         tell = progress or (lambda step, status: None)
         journal = self._journal
-        record = journal.begin(host, incarnation, reason)
+        record = journal.begin(host, incarnation, reason, epoch=epoch)
         generation = 1
         while record.rearmed_at is not None:
             # Re-armed, and dead again on the same boot: a new recovery.
             generation += 1
             record = journal.begin(
-                host, '%s~%d' % (incarnation, generation), reason)
+                host, '%s~%d' % (incarnation, generation), reason,
+                epoch=epoch)
         incarnation = record.incarnation
         if record.status == journal_api.DONE:
             LOG.info('Recovery of %s (incarnation %s) already done',
@@ -128,14 +137,14 @@ class Workflow:
                         host, incarnation, why)
             return Outcome(host, incarnation, False, (), record.id, why)
         context = steps_module.Context(journal, record.id, host, incarnation,
-                                       reason, self._retrier)
+                                       reason, self._retrier, epoch, guard)
         if record.created:
             self._notify.started(context, time.time())
         results = []
         recovered = True
         for step in self.steps:
             name = step.name
-            previous = journal.step_started(record.id, name)
+            previous = context.step_started(name)
             if previous in journal_api.STEP_FINAL:
                 results.append((name, 'already ' + previous))
                 tell(name, previous)
@@ -143,8 +152,7 @@ class Workflow:
             tell(name, STARTED)
             began = self._clock()
             result = self._run_step(step, context)
-            journal.step_finished(record.id, name, result.status,
-                                  result.detail)
+            context.step_finished(name, result.status, result.detail)
             LOG.info('Recovery of %s: %s %s in %.2f s: %s', host, name,
                      result.status, self._clock() - began, result.detail)
             results.append((name, result))
@@ -154,13 +162,15 @@ class Workflow:
                 self._notify.failure(context, name)
                 break
         journal.finish(record.id, journal_api.DONE if recovered
-                       else journal_api.FAILED)
+                       else journal_api.FAILED, epoch=epoch)
         return Outcome(host, incarnation, recovered, tuple(results),
                        record.id)
 
     def _run_step(self, step, context):
         try:
             return step.run(context)
+        except journal_api.Deposed:
+            raise
         except Exception as exc:    # a driver bug must not lose the journal
             LOG.exception('Recovery of %s: step %s raised', context.host,
                           step.name)

@@ -85,6 +85,28 @@ def db_url(request, tmp_path):
                          tmp_path / 'journal.sqlite')
 
 
+@pytest.fixture(params=['sqlite', 'postgresql', 'redis'])
+def coordinated(request, tmp_path):
+    """``(journal URL, [coordination] backend_url or '')`` of engines that
+    share a journal: sqlite with its default (file:// beside it);
+    PostgreSQL with its default (tooz's PostgreSQL driver on the same
+    database); the machine's redis (a namespace of the test's own) beside
+    a sqlite journal."""
+    if request.param == 'redis':
+        yield ('sqlite:///%s' % (tmp_path / 'journal.sqlite'),
+               'redis://127.0.0.1:6379?namespace=%s' % tmp_path.name)
+        return
+    for url in _database(request.param, 'fdr_lead_' + uuid.uuid4().hex[:8],
+                         tmp_path / 'journal.sqlite'):
+        yield url, ''
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A sqlite journal in the test's directory (not created yet)."""
+    return 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
+
+
 # -- test plugins ------------------------------------------------------------
 
 @pytest.fixture

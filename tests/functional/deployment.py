@@ -1,20 +1,29 @@
 """A test's own freezer-dr deployment on the machine's RabbitMQ: its
 configuration and names (:class:`Cloud`, made by the ``make_cloud``
 fixture), its engine, agents and fleet of agents, and the liveness numbers
-it runs by (the defaults).
+it runs by (the defaults); with recovery on, :class:`Deployment` adds the
+journal and the test plugins (tests/functional/plugins.py).
 """
 
 import re
+import signal
+import subprocess
 import sys
 import uuid
 
 from freezer_dr import engine as engine_module
+from freezer_dr.journal import api
+from freezer_dr.journal import schema
 from freezer_dr.liveness import detectors
 from freezer_dr.liveness import settings
 from tests.helpers import command
+from tests.helpers import wait_for
+from tests.peers import fencers as peers
 
 #: The test drivers of tests/functional/plugins.py, by import path.
 PLUGINS = 'tests.functional.plugins:'
+#: The host the recovery tests kill.
+HOST = 'compute-1'
 
 #: The liveness settings every deployment runs with (the defaults: its
 #: configuration sets none).
@@ -113,3 +122,99 @@ def start_fleet(processes, cloud, hosts):
     for host in hosts:
         args += ['--host', host]
     return processes.start('fleet', args)
+
+
+def manage(cloud, *args):
+    return subprocess.run([command('freezer-dr-manage'), '--config-file',
+                           cloud.config, *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+class Deployment:
+    """A cloud with recovery on, its journal synced, the engine's logs."""
+
+    def __init__(self, make_cloud, processes, url, fencer, **options):
+        settings = dict(engine__dry_run='false', database__connection=url,
+                        recovery__fencer=fencer,
+                        recovery__evacuator=PLUGINS + 'CountingEvacuator',
+                        recovery__isolator=PLUGINS + 'CountingIsolator',
+                        recovery__notifiers=PLUGINS + 'CountingNotifier',
+                        recovery__journal_poll_interval='0.3',
+                        recovery__step_retry_delay='0.1')
+        settings.update(options)
+        self.cloud = make_cloud(**settings)
+        self.processes = processes
+        self.engines = []
+        synced = manage(self.cloud, 'db', 'sync')
+        assert synced.returncode == 0, synced.stderr
+        self.db = schema.engine_for(url)
+        self.journal = api.Journal(self.db)
+
+    def start_engine(self, own=False):
+        """The next engine, ``engine-N``. With ``own``, it has a bus pool,
+        a decisions file (:meth:`decisions_of`) and a coordination member
+        id of its own, as every engine of a real deployment has: several
+        run side by side."""
+        name = 'engine-%d' % len(self.engines)
+        extra = []
+        if own:
+            conf = self.cloud.dir / (name + '.conf')
+            conf.write_text(
+                '[bus]\npool = %s_%s\n[engine]\ndecisions_file = %s\n'
+                '[coordination]\nmember_id = %s\n' % (
+                    self.cloud.prefix, name.replace('-', '_'),
+                    self.decisions_file(name), name))
+            extra = ['--config-file', str(conf)]
+        engine = start_engine(self.processes, self.cloud, name, *extra)
+        self.engines.append(engine)
+        return engine
+
+    def decisions_file(self, name):
+        return str(self.cloud.dir / ('decisions-%s.jsonl' % name))
+
+    def decisions_of(self, engine, action=None, host=None):
+        """What ``engine`` (started with ``own``) decided."""
+        try:
+            found = engine_module.decisions_from_file(
+                self.decisions_file(engine.name))
+        except FileNotFoundError:
+            return []
+        return [d for d in found if (action is None or d['action'] ==
+                                     action) and (host is None or
+                                                  d['host'] == host)]
+
+    def recovery(self, host=HOST):
+        found = self.journal.history(host, limit=1)
+        return found[0] if found else None
+
+    def steps(self, host=HOST):
+        rec = self.recovery(host)
+        return {s.name: s for s in self.journal.steps(rec.id)} if rec else {}
+
+    def triggers(self, host=HOST):
+        return [d['trigger'] for d in self.cloud.of('state', host)]
+
+    def logs(self):
+        return '\n'.join(e.log() for e in self.engines)
+
+    def close(self):
+        self.db.dispose()
+
+
+def bmc(processes, tmp_path, monkeypatch, host=HOST):
+    """A BMC simulator for ``host`` whose credentials the test ipmi fencer
+    (plugins.IpmiFencer) reads."""
+    simulator = peers.Bmc(processes, tmp_path, host)
+    monkeypatch.setenv('FREEZER_DR_TEST_IPMI_CREDENTIALS',
+                       peers.credentials_file(
+                           tmp_path, {host: (simulator.port,
+                                             simulator.password)}))
+    return simulator
+
+
+def kill_agent_and_wait_dead(d, agent):
+    wait_for(lambda: HOST in d.cloud.hosts_up(), 60,
+             message='the agent heard by the engine')
+    agent.stop(signal.SIGKILL)
+    wait_for(lambda: d.cloud.of('declare_dead', HOST), 60,
+             message='%s declared dead' % HOST)

@@ -6,104 +6,28 @@ what they do in files (across engine processes)."""
 
 import os
 import signal
-import subprocess
-
-import pytest
 
 from freezer_dr.journal import api
-from freezer_dr.journal import schema
 from tests.functional import deployment
 from tests.functional import plugins
+from tests.functional.deployment import HOST
 from tests.functional.deployment import PLUGINS
-from tests.helpers import command
+from tests.functional.deployment import manage
 from tests.helpers import wait_for
-from tests.peers import fencers as peers
-
-HOST = 'compute-1'
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    return 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
-
-
-def manage(cloud, *args):
-    return subprocess.run([command('freezer-dr-manage'), '--config-file',
-                           cloud.config, *args], capture_output=True,
-                          text=True, timeout=120)
-
-
-class Deployment:
-    """A cloud with recovery on, its journal synced, the engine's logs."""
-
-    def __init__(self, make_cloud, processes, url, fencer, **options):
-        settings = dict(engine__dry_run='false', database__connection=url,
-                        recovery__fencer=fencer,
-                        recovery__evacuator=PLUGINS + 'CountingEvacuator',
-                        recovery__isolator=PLUGINS + 'CountingIsolator',
-                        recovery__notifiers=PLUGINS + 'CountingNotifier',
-                        recovery__journal_poll_interval='0.3',
-                        recovery__step_retry_delay='0.1')
-        settings.update(options)
-        self.cloud = make_cloud(**settings)
-        self.processes = processes
-        self.engines = []
-        synced = manage(self.cloud, 'db', 'sync')
-        assert synced.returncode == 0, synced.stderr
-        self.db = schema.engine_for(url)
-        self.journal = api.Journal(self.db)
-
-    def start_engine(self):
-        engine = deployment.start_engine(self.processes, self.cloud,
-                                         'engine-%d' % len(self.engines))
-        self.engines.append(engine)
-        return engine
-
-    def recovery(self, host=HOST):
-        found = self.journal.history(host, limit=1)
-        return found[0] if found else None
-
-    def steps(self, host=HOST):
-        rec = self.recovery(host)
-        return {s.name: s for s in self.journal.steps(rec.id)} if rec else {}
-
-    def triggers(self, host=HOST):
-        return [d['trigger'] for d in self.cloud.of('state', host)]
-
-    def logs(self):
-        return '\n'.join(e.log() for e in self.engines)
-
-    def close(self):
-        self.db.dispose()
-
-
-def _bmc(processes, tmp_path, monkeypatch):
-    bmc = peers.Bmc(processes, tmp_path, HOST)
-    monkeypatch.setenv('FREEZER_DR_TEST_IPMI_CREDENTIALS',
-                       peers.credentials_file(
-                           tmp_path, {HOST: (bmc.port, bmc.password)}))
-    return bmc
-
-
-def _kill_agent_and_wait_dead(d, agent):
-    wait_for(lambda: HOST in d.cloud.hosts_up(), 60,
-             message='the agent heard by the engine')
-    agent.stop(signal.SIGKILL)
-    wait_for(lambda: d.cloud.of('declare_dead', HOST), 60,
-             message='%s declared dead' % HOST)
 
 
 def test_a_dead_host_is_fenced_evacuated_and_rearmed(
         make_cloud, processes, tmp_path, monkeypatch, plugin_dir,
         sqlite_url):
-    bmc = _bmc(processes, tmp_path, monkeypatch)
-    d = Deployment(make_cloud, processes, sqlite_url, PLUGINS + 'IpmiFencer',
-                   recovery__notifiers=PLUGINS + 'FailingNotifier,' +
-                   PLUGINS + 'CountingNotifier,log')
+    bmc = deployment.bmc(processes, tmp_path, monkeypatch)
+    d = deployment.Deployment(
+        make_cloud, processes, sqlite_url, PLUGINS + 'IpmiFencer',
+        recovery__notifiers=PLUGINS + 'FailingNotifier,' + PLUGINS +
+        'CountingNotifier,log')
     try:
         d.start_engine()
         agent = deployment.start_agent(processes, d.cloud, HOST)
-        _kill_agent_and_wait_dead(d, agent)
+        deployment.kill_agent_and_wait_dead(d, agent)
         wait_for(lambda: 'recovered' in [
             s['state'] for s in d.cloud.of('state', HOST)], 60,
             message='recovered in the decisions file\n' + d.logs())
@@ -149,15 +73,16 @@ def test_a_dead_host_is_fenced_evacuated_and_rearmed(
 
 def test_killed_after_each_step_fences_and_evacuates_exactly_once(
         make_cloud, processes, tmp_path, monkeypatch, plugin_dir, db_url):
-    bmc = _bmc(processes, tmp_path, monkeypatch)
-    d = Deployment(make_cloud, processes, db_url, PLUGINS + 'IpmiFencer')
+    bmc = deployment.bmc(processes, tmp_path, monkeypatch)
+    d = deployment.Deployment(make_cloud, processes, db_url,
+                              PLUGINS + 'IpmiFencer')
     gated = ('isolate', 'evacuate', 'notify')
     for step in gated:
         (plugin_dir / ('gate-' + step)).write_text('')
     try:
         engine = d.start_engine()
         agent = deployment.start_agent(processes, d.cloud, HOST)
-        _kill_agent_and_wait_dead(d, agent)
+        deployment.kill_agent_and_wait_dead(d, agent)
         # Killed after fence (waiting in isolate), after isolate (waiting
         # in evacuate), after evacuate (waiting in notify): each time the
         # next engine resumes from the journal.
@@ -215,12 +140,13 @@ def test_killed_after_each_step_fences_and_evacuates_exactly_once(
 def test_a_failed_fence_is_retried_by_the_operator(
         make_cloud, processes, plugin_dir, sqlite_url):
     (plugin_dir / 'power-fails').write_text('')
-    d = Deployment(make_cloud, processes, sqlite_url,
-                   PLUGINS + 'SwitchFencer', recovery__auto_rearm='true')
+    d = deployment.Deployment(make_cloud, processes, sqlite_url,
+                              PLUGINS + 'SwitchFencer',
+                              recovery__auto_rearm='true')
     try:
         d.start_engine()
         agent = deployment.start_agent(processes, d.cloud, HOST)
-        _kill_agent_and_wait_dead(d, agent)
+        deployment.kill_agent_and_wait_dead(d, agent)
         wait_for(lambda: 'fence_failed' in d.triggers(), 60,
                  message='the fence failed\n' + d.logs())
         wait_for(lambda: d.recovery().status == api.FAILED, 30,

@@ -56,8 +56,9 @@ def test_killed_after_any_step_resumes_without_repeating(journal,
     flow = _workflow(journal, fencer, evac, notifier)
     real = journal.step_finished
 
-    def finished_then_crash(recovery_id, name, status, detail=''):
-        real(recovery_id, name, status, detail)
+    def finished_then_crash(recovery_id, name, status, detail='',
+                            epoch=None):
+        real(recovery_id, name, status, detail, epoch=epoch)
         if name == crash_after:
             raise Crash()
     journal.step_finished = finished_then_crash
@@ -227,3 +228,44 @@ def test_notifiers_that_can_are_told_when_a_recovery_starts(journal):
     # Resumed or run again: the start is not announced twice.
     flow.run('compute-8', 'boot-a', 'declared dead')
     assert len(good.starts) == 1
+
+
+def test_a_deposed_leader_writes_and_calls_nothing_more(journal):  # noqa
+    """Another engine is elected while the fencer works: the fence's
+    result cannot be written under the old epoch, and nothing after it
+    runs (issue 11: fencing tokens)."""
+    old = journal.elect('engine-a')
+
+    class Overtaken(Fencer):
+        def fence(self, host):
+            journal.elect('engine-b')
+            return super().fence(host)
+
+    fencer, evac, notifier = Overtaken(), Evacuator(), Notifier()
+    flow = _workflow(journal, fencer, evac, notifier)
+    with pytest.raises(api.Deposed, match='epoch %d is stale' % old):
+        flow.run('compute-11', 'b', 'dead', epoch=old)
+    assert fencer.calls == 1
+    assert evac.evacuated == [] and notifier.sent == []
+    rec = journal.history('compute-11')[0]
+    assert rec.status == api.RUNNING
+    assert [(s.name, s.status) for s in journal.steps(rec.id)] == [
+        ('fence', api.STARTED)]
+
+
+def test_the_guard_is_asked_before_every_driver_call(journal):  # noqa
+    epoch = journal.elect('engine-a')
+    asked = []
+
+    def guard(checked):
+        asked.append(checked)
+        if len(asked) > 2:
+            raise api.Deposed('lease expired')
+
+    fencer, evac, notifier = Fencer(), Evacuator(), Notifier()
+    with pytest.raises(api.Deposed, match='lease expired'):
+        _workflow(journal, fencer, evac, notifier).run(
+            'compute-12', 'b', 'dead', epoch=epoch, guard=guard)
+    # Told the start (notifiers), fenced, then refused before isolating.
+    assert asked == [epoch, epoch, epoch]
+    assert fencer.calls == 1 and evac.evacuated == []

@@ -24,7 +24,8 @@ class Flow:
         self.results = results or {}
         self.runs = []
 
-    def run(self, host, incarnation, reason, progress=None):
+    def run(self, host, incarnation, reason, progress=None, epoch=None,
+            guard=None):
         self.runs.append((host, incarnation))
         steps = []
         for step in workflow.STEPS:
@@ -57,14 +58,41 @@ class Journal:
         return None
 
 
-def _recovering_engine(clock, flow, journal=None):
+class Leadership:
+    """Stands for coordination.Leadership: leads when told to."""
+
+    def __init__(self, leads=False):
+        self.changed = threading.Event()
+        self._epoch = 7 if leads else None
+
+    def leads(self):
+        return self._epoch is not None
+
+    @property
+    def epoch(self):
+        return self._epoch
+
+    def check(self, epoch):
+        if epoch != self._epoch:
+            raise api.Deposed('not the leader')
+
+    def elected(self, epoch):
+        self._epoch = epoch
+        self.changed.set()
+
+
+def _recovering_engine(clock, flow, journal=None, leadership=None,
+                       decisions_file=None):
     mailbox = engine_module.Mailbox()
     runner = runner_module.RecoveryRunner(flow, journal or Journal(),
                                           mailbox, max_parallel=2,
-                                          poll_interval=60)
+                                          poll_interval=60,
+                                          leadership=leadership)
     engine = engine_module.Engine(settings.LivenessSettings(), runner,
                                   mailbox, deaf_after=1.5,
-                                  hearing=lambda: None, clock=clock)
+                                  hearing=lambda: None, clock=clock,
+                                  leadership=leadership,
+                                  decisions_file=decisions_file)
     return engine, mailbox, runner
 
 
@@ -127,7 +155,8 @@ def test_one_recovery_per_host_at_a_time():
     release = threading.Event()
 
     class Blocking(Flow):
-        def run(self, host, incarnation, reason, progress=None):
+        def run(self, host, incarnation, reason, progress=None,
+                epoch=None, guard=None):
             self.started = True
             release.wait(30)
             return super().run(host, incarnation, reason, progress)
@@ -146,4 +175,32 @@ def test_one_recovery_per_host_at_a_time():
     assert _until(engine, lambda: engine.core.state_of('x') == 'recovered',
                   clock)
     assert flow.runs == [('x', 'boot-x')]
+    runner.stop()
+
+
+def test_a_standby_recovers_nobody_until_it_leads(tmp_path):
+    clock = Clock(100.0)
+    flow = Flow()
+    leadership = Leadership(leads=False)
+    decisions = tmp_path / 'decisions.jsonl'
+    engine, mailbox, runner = _recovering_engine(
+        clock, flow, leadership=leadership, decisions_file=str(decisions))
+    runner.start()
+    _declare_dead(engine, mailbox, clock)
+    assert engine.core.state_of('x') == 'dead'
+    for _ in range(20):
+        engine.run_once(0.01)
+    assert flow.runs == []
+    # Its decisions file says whose they are.
+    written = engine_module.decisions_from_file(str(decisions))
+    dead = [d for d in written if d['action'] == 'declare_dead']
+    assert dead and dead[0]['standby'] is True
+    # Elected: the host its core holds dead is recovered, under its epoch.
+    leadership.elected(8)
+    assert _until(engine, lambda: engine.core.state_of('x') == 'recovered',
+                  clock)
+    assert flow.runs == [('x', 'boot-x')]
+    engine.close()
+    assert 'standby' not in engine_module.decisions_from_file(
+        str(decisions))[-1]
     runner.stop()

@@ -1,0 +1,47 @@
+"""Options of the engines' coordination: who leads (tooz)."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'coordination',
+    title='Leadership between engines',
+    help='freezer-dr-engine runs active/passive: the engine that holds the '
+         'leadership lock recovers the hosts; the others (standbys) follow '
+         'every event, keep their liveness state warm and act on nothing. '
+         'Each leadership term has an epoch, stored in the journal, that '
+         'every journal write of a recovery checks: a deposed leader cannot '
+         'write, so it cannot act.')
+
+opts = [
+    cfg.StrOpt('backend_url',
+               secret=True,
+               help='tooz URL of the coordination backend: redis://, '
+                    'etcd3+http://, zookeeper://, file://, postgresql://, '
+                    'mysql://. Unset, it follows [database] connection, so '
+                    'that engines sharing a journal are coordinated with no '
+                    'further setting: a PostgreSQL or MySQL journal gives '
+                    'tooz\'s driver for that database (its locks die with '
+                    'the connection); a sqlite journal gives file:// beside '
+                    'it (engines on one machine only).'),
+    cfg.FloatOpt('lease',
+                 default=10.0, min=1.0, max=600.0,
+                 help='Seconds the leader may go without renewing its '
+                      'leadership (the lock and the epoch in the journal) '
+                      'before it stops acting, and the most a standby waits '
+                      'for a lock that a dead leader held (redis: the '
+                      'lock\'s expiry).'),
+    cfg.StrOpt('member_id',
+               sample_default='<host name>-<pid>',
+               help='This engine\'s name in the coordination backend and '
+                    'in the journal (who leads). Default: the host name '
+                    'and the process id.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}
