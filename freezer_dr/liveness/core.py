@@ -185,12 +185,12 @@ class LivenessCore:
         """``{host: state}`` for every known host."""
         return {name: h.state for name, h in self._hosts.items()}
 
-    def dead(self):
-        """``[(host, boot id)]`` of the hosts declared dead whose recovery
-        has not started here (a standby that becomes the leader recovers
-        them), sorted."""
+    def under_recovery(self):
+        """``[(host, boot id)]`` of the hosts declared dead and not
+        recovered yet (a standby that becomes the leader recovers them),
+        sorted."""
         return sorted((name, h.boot_id) for name, h in self._hosts.items()
-                      if h.state == st.DEAD)
+                      if h.state in st.IN_RECOVERY)
 
     @property
     def storm_active(self):

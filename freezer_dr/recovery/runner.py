@@ -35,6 +35,9 @@ from freezer_dr.liveness import transitions
 LOG = logging.getLogger(__name__)
 
 AUTO_REARM = 'auto_rearm'
+#: Seconds before trying again a recovery that could not go on (the
+#: journal unreachable, a bug): the decision stays in memory meanwhile.
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 
 
 class RecoveryRunner:
@@ -68,6 +71,9 @@ class RecoveryRunner:
         # Engine thread only: recovery id -> the host's state when the core
         # refused to resume it.
         self._noted = {}
+        # Engine thread only: host -> failed attempts of a recovery that
+        # could not go on, tried again after RETRY_DELAYS.
+        self._retries = {}
         # Engine thread only: recovery id -> number of the last poll that
         # may have read it before it ended (a later one is not stale).
         self._ended = {}
@@ -124,8 +130,8 @@ class RecoveryRunner:
 
     def _start(self, host, incarnation, reason):
         if not self.leads():
-            LOG.info('Standby: host %s is recovered by the leader (%s)',
-                     host, reason)
+            LOG.info('Not leading: the recovery of %s is left to the leader '
+                     '(this engine, if it is elected) (%s)', host, reason)
             return
         if host in self._running:
             LOG.info('Recovery of %s: already under way (incarnation %s)',
@@ -160,13 +166,15 @@ class RecoveryRunner:
             LOG.error('Recovery of %s (incarnation %s) stopped after %.1f s: '
                       '%s; the leader resumes it from the journal', host,
                       incarnation, time.monotonic() - began, exc)
-            post(functools.partial(self._on_interrupted, host, exc))
+            post(functools.partial(self._on_deposed, host))
             return
         except Exception as exc:
-            LOG.exception('Recovery of %s (incarnation %s) interrupted after '
-                          '%.1f s; it is resumed from the journal', host,
-                          incarnation, time.monotonic() - began)
-            post(functools.partial(self._on_interrupted, host, exc))
+            LOG.error('Recovery of %s (incarnation %s) could not go on after '
+                      '%.1f s: %s: %s', host, incarnation,
+                      time.monotonic() - began, type(exc).__name__, exc,
+                      exc_info=not _is_database_error(exc))
+            post(functools.partial(self._on_interrupted, host, incarnation,
+                                   reason))
             return
         LOG.warning('Recovery of %s (incarnation %s): %s in %.1f s', host,
                     outcome.incarnation, 'RECOVERED' if outcome.recovered
@@ -182,6 +190,7 @@ class RecoveryRunner:
     def _on_finished(self, outcome, rearmed, engine):
         host = outcome.host
         self._running.pop(host, None)
+        self._retries.pop(host, None)
         with self._polls_lock:
             self._ended[outcome.recovery_id] = self._polls
         engine.recovery_progress(host, transitions.RECOVERY,
@@ -196,8 +205,39 @@ class RecoveryRunner:
             self._rearms_done.add(outcome.recovery_id)
             self._rearm(engine, host, AUTO_REARM)
 
-    def _on_interrupted(self, host, exc, engine):
+    def _on_deposed(self, host, engine):
         self._running.pop(host, None)
+
+    def _on_interrupted(self, host, incarnation, reason, engine):
+        """The recovery of ``host`` stopped on an error (the journal
+        unreachable, most likely): the decision is kept here and the
+        recovery tried again after a backoff, for as long as the host
+        stays under recovery, so that a dead host is never forgotten."""
+        self._running.pop(host, None)
+        if engine.core.state_of(host) not in st.IN_RECOVERY:
+            self._retries.pop(host, None)
+            return
+        attempt = self._retries.get(host, 0) + 1
+        self._retries[host] = attempt
+        delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
+        LOG.error('Recovery of %s NOT done (attempt %d): the decision is kept '
+                  'in memory and tried again in %.0f s', host, attempt, delay)
+        timer = threading.Timer(delay, self._post, args=(functools.partial(
+            self._retry, host, incarnation, reason),))
+        timer.daemon = True
+        timer.start()
+
+    def _retry(self, host, incarnation, reason, engine):
+        if host in self._running or \
+                engine.core.state_of(host) not in st.IN_RECOVERY:
+            return
+        self._start(host, incarnation, reason)
+
+    @property
+    def waiting(self):
+        """Hosts whose recovery could not go on and waits to be tried
+        again (engine thread)."""
+        return sorted(self._retries)
 
     def _rearm(self, engine, host, by):
         decided = engine.recovery_step(host, 'rearm')
@@ -233,10 +273,12 @@ class RecoveryRunner:
     def _on_elected(self, engine):
         """Engine thread: this engine now leads. The journal's unfinished
         recoveries come with the poll that follows; the hosts the core
-        holds dead and no recovery started are recovered now."""
-        for host, boot_id in engine.core.dead():
-            self._start(host, str(boot_id or 'unknown'), 'declared dead '
-                        'while this engine was a standby')
+        holds under recovery and no recovery runs for are recovered now
+        (declared dead while a standby, or left when it stopped leading)."""
+        for host, boot_id in engine.core.under_recovery():
+            if host not in self._running:
+                self._start(host, str(boot_id or 'unknown'), 'declared dead '
+                            'while this engine did not lead')
 
     def _poll_once(self):
         with self._polls_lock:
@@ -320,3 +362,9 @@ class RecoveryRunner:
                 continue
             self._rearm(engine, record.host, record.rearmed_by or
                         'an operator')
+
+
+def _is_database_error(exc):
+    """A database error (its message says it all: no traceback)."""
+    return type(exc).__module__.startswith(('sqlalchemy', 'psycopg2',
+                                            'pymysql', 'sqlite3'))

@@ -16,6 +16,7 @@ from freezer_dr.journal import api
 from freezer_dr.journal import schema
 from tests.functional import deployment
 from tests.helpers import TOP
+from tests.peers import tcpproxy
 
 POSTGRES = 'postgresql+psycopg2://postgres@127.0.0.1:5432/'
 MARIADB = 'mysql+pymysql://root@127.0.0.1:3306/'
@@ -99,6 +100,20 @@ def coordinated(request, tmp_path):
     for url in _database(request.param, 'fdr_lead_' + uuid.uuid4().hex[:8],
                          tmp_path / 'journal.sqlite'):
         yield url, ''
+
+
+@pytest.fixture
+def journal_behind_proxy():
+    """``(journal URL, proxy)``: a PostgreSQL journal of the test's own,
+    reached through a TCP proxy the test can cut (tests/peers/tcpproxy)."""
+    for url in _database('postgresql', 'fdr_cut_' + uuid.uuid4().hex[:8],
+                         None):
+        proxy = tcpproxy.TcpProxy(('127.0.0.1', 5432))
+        try:
+            yield url.replace('@127.0.0.1:5432/',
+                              '@127.0.0.1:%d/' % proxy.port), proxy
+        finally:
+            proxy.close()
 
 
 @pytest.fixture

@@ -204,3 +204,36 @@ def test_a_standby_recovers_nobody_until_it_leads(tmp_path):
     assert 'standby' not in engine_module.decisions_from_file(
         str(decisions))[-1]
     runner.stop()
+
+
+def test_a_recovery_that_cannot_be_journaled_is_tried_again(monkeypatch):
+    """The journal is unreachable when the host is declared dead: the
+    decision is kept, and the recovery tried again after a backoff until
+    it can be written (issue 11: no decision is lost)."""
+    monkeypatch.setattr(runner_module, 'RETRY_DELAYS', (0.05, 0.1))
+    clock = Clock(100.0)
+
+    class Unreachable(Flow):
+        def __init__(self):
+            super().__init__()
+            self.failures = 3
+
+        def run(self, host, incarnation, reason, progress=None,
+                epoch=None, guard=None):
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionRefusedError('the journal is down')
+            return super().run(host, incarnation, reason, progress)
+    flow = Unreachable()
+    engine, mailbox, runner = _recovering_engine(clock, flow)
+    _declare_dead(engine, mailbox, clock)
+    assert _until(engine, lambda: runner.waiting == ['x'], clock)
+    assert engine.core.state_of('x') == 'dead'
+    for _ in range(300):
+        engine.run_once(0.01)
+        if engine.core.state_of('x') == 'recovered':
+            break
+    assert engine.core.state_of('x') == 'recovered'
+    assert flow.failures == 0 and flow.runs == [('x', 'boot-x')]
+    assert runner.waiting == []
+    runner.stop()
