@@ -5,7 +5,8 @@ and whose epoch is the journal's current one (:meth:`Journal.elect
 <freezer_dr.journal.api.Journal.elect>`, taken right after the lock). The
 others are standbys: they follow every event and act on nothing.
 
-The leader renews its leadership every third of ``[coordination] lease``:
+The leader renews its leadership every third of ``[coordination] lease``
+(a standby tries for the lock every :data:`CONTEND_INTERVAL`):
 the backend's heartbeat, the lock read back where the backend can tell
 (redis), and its epoch checked in the journal. When a renewal has not
 succeeded for a whole lease, :meth:`Leadership.leads` is false at once,
@@ -37,6 +38,10 @@ from freezer_dr.journal import api as journal_api
 LOG = logging.getLogger(__name__)
 
 LOCK_NAME = b'freezer-dr-leader'
+#: Seconds between two tries of a standby for the lock, at most (a try is
+#: one cheap request): a dead leader's lock is taken this soon after it is
+#: free.
+CONTEND_INTERVAL = 0.5
 
 
 def default_backend(journal_url, lease):
@@ -191,7 +196,9 @@ class Leadership:
                             where(self.url), type(exc).__name__, exc)
 
     def _run(self):
-        while not self._stop.wait(self.lease / 3.0):
+        renew = self.lease / 3.0
+        while not self._stop.wait(renew if self._epoch is not None
+                                  else min(renew, CONTEND_INTERVAL)):
             self.tick()
 
     def tick(self):
