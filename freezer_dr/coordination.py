@@ -23,7 +23,10 @@ process lives; take-over 0.02 s after kill -9); a redis lock expires
 ``timeout`` seconds after its holder stopped renewing it (this module puts
 the lease there); the PostgreSQL and MySQL drivers' locks die with their
 connection; ``get_leader()`` is implemented by neither file nor redis,
-hence a lock rather than an election.
+hence a lock rather than an election. A backend that went away can take
+a minute to fail a call (tooz's redis driver retries for about 56 s): every
+backend call therefore runs in a thread of its own with a deadline of a
+third of the lease, and one still hung is not called again until it ends.
 """
 
 import logging
@@ -104,6 +107,40 @@ def where(url):
     return parse.urlunsplit((parts.scheme, host, parts.path, '', ''))
 
 
+class BackendTimeout(Exception):
+    """A call to the coordination backend did not end in time."""
+
+
+class _Caller:
+    """Runs backend calls in a daemon thread each, with a deadline; while a
+    call is still hung, refuses to start another."""
+
+    def __init__(self):
+        self._busy = None
+
+    def call(self, seconds, function, *args):
+        if self._busy is not None and self._busy.is_alive():
+            raise BackendTimeout('an earlier call to the backend has not '
+                                 'returned yet')
+        outcome = {}
+
+        def run():
+            try:
+                outcome['value'] = function(*args)
+            except BaseException as exc:    # handed to the caller
+                outcome['error'] = exc
+        thread = threading.Thread(target=run, daemon=True,
+                                  name='coordination-call')
+        thread.start()
+        thread.join(seconds)
+        if thread.is_alive():
+            self._busy = thread
+            raise BackendTimeout('no answer within %.1f s' % seconds)
+        if 'error' in outcome:
+            raise outcome['error']
+        return outcome['value']
+
+
 class Leadership:
     """This engine's part in the leadership: contend, renew, step down.
 
@@ -128,6 +165,12 @@ class Leadership:
         self._stop = threading.Event()
         self._thread = None
         self._mutex = threading.Lock()
+        self._caller = _Caller()
+
+    def _backend(self, function, *args):
+        """``function(*args)`` on the backend, within a third of the
+        lease."""
+        return self._caller.call(self.lease / 3.0, function, *args)
 
     # --- what the engine asks (any thread) ---------------------------------
 
@@ -190,7 +233,7 @@ class Leadership:
         self._step_down('the engine stops')
         if self._lock is not None:
             try:
-                self._coordinator.stop()
+                self._backend(self._coordinator.stop)
             except Exception as exc:
                 LOG.warning('Coordination backend %s: stopping: %s: %s',
                             where(self.url), type(exc).__name__, exc)
@@ -205,7 +248,7 @@ class Leadership:
         """Renew the leadership, or contend for it (the thread's loop)."""
         try:
             if self._lock is None:
-                self._coordinator.start(start_heart=False)
+                self._backend(self._coordinator.start, False)
                 self._lock = self._coordinator.get_lock(LOCK_NAME)
                 LOG.info('Coordination backend %s: connected as %s',
                          where(self.url), self.member_id)
@@ -223,7 +266,7 @@ class Leadership:
 
     def _contend(self):
         if not self._lock_held:
-            self._lock_held = bool(self._lock.acquire(blocking=False))
+            self._lock_held = bool(self._backend(self._lock.acquire, False))
             if not self._lock_held:
                 return
         # The lock is ours: take the next epoch (a journal that cannot be
@@ -239,9 +282,9 @@ class Leadership:
 
     def _renew(self):
         began = self._clock()
-        self._coordinator.heartbeat()
+        self._backend(self._coordinator.heartbeat)
         try:
-            owner = self._lock.is_still_owner()
+            owner = self._backend(self._lock.is_still_owner)
         except NotImplementedError:     # (tooz.NotImplemented too)
             owner = True    # the backend cannot tell (file: held while we
             # live; PostgreSQL, MySQL: dies with our connection)
@@ -263,7 +306,7 @@ class Leadership:
             self._renewed = None
         if self._lock_held:
             try:
-                self._lock.release()
+                self._backend(self._lock.release)
             except Exception as exc:
                 LOG.warning('Leadership: the lock could not be released '
                             '(%s: %s); it expires on its own', type(
