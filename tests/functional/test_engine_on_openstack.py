@@ -1,9 +1,10 @@
 """freezer-dr-engine recovers a dead host of a real OpenStack (the cloud
-harness): the ipmi fencer against the host's BMC, the nova evacuator
-against nova, a journal on sqlite, PostgreSQL or MariaDB. The engine is
-SIGKILLed after a step (or in the middle of the evacuation) and started
-again: the host is powered off exactly once (counted at its BMC) and every
-instance evacuated exactly once (counted in nova's migration records)."""
+harness): the ipmi fencer against the host's BMC, the nova isolator and
+evacuator against nova, a journal on sqlite, PostgreSQL or MariaDB. The
+engine is SIGKILLed after a step (or in the middle of the evacuation) and
+started again, or a standby running beside it takes over: the host is
+powered off exactly once (counted at its BMC) and every instance evacuated
+exactly once (counted in nova's migration records)."""
 
 import signal
 import subprocess
@@ -21,9 +22,10 @@ HOST = 'compute-1'
 
 
 class Engine:
-    def __init__(self, cloud, processes, tmp_path, url):
+    def __init__(self, cloud, processes, tmp_path, url, **extra):
         self.cloud = cloud
         self.processes = processes
+        self.dir = tmp_path
         self.decisions = tmp_path / 'decisions.jsonl'
         self.config = tmp_path / 'freezer-dr.conf'
         sections = {
@@ -43,6 +45,8 @@ class Engine:
             'nova': cloud.auth_options(),
             'evacuation': {'verify_timeout': 120, 'retry_delay': 0.5},
         }
+        for section, values in extra.items():
+            sections.setdefault(section, {}).update(values)
         harness.write_ini(self.config, sections)
         synced = subprocess.run([command('freezer-dr-manage'),
                                  '--config-file', str(self.config), 'db',
@@ -52,16 +56,33 @@ class Engine:
         self.journal = api.Journal(self.db)
         self.started = []
 
-    def start(self):
-        engine = self.processes.start('engine-%d' % len(self.started), [
-            command('freezer-dr-engine'), '--config-file',
-            str(self.config)])
+    def start(self, own=False):
+        """The next engine, ``engine-N``; with ``own``, a bus pool, a
+        decisions file and a coordination member id of its own (engines
+        side by side)."""
+        name = 'engine-%d' % len(self.started)
+        args = [command('freezer-dr-engine'), '--config-file',
+                str(self.config)]
+        if own:
+            own_config = self.dir / (name + '.conf')
+            harness.write_ini(own_config, {
+                'bus': {'pool': 'fdrtest_%s_%s' % (self.dir.name[-12:],
+                                                   name[-1])},
+                'engine': {'decisions_file': self._decisions(name)},
+                'coordination': {'member_id': name}})
+            args += ['--config-file', str(own_config)]
+        engine = self.processes.start(name, args)
         self.started.append(engine)
         return engine
 
-    def decided(self, action):
+    def _decisions(self, name):
+        return self.dir / ('decisions-%s.jsonl' % name)
+
+    def decided(self, action, engine=None):
+        path = self.decisions if engine is None else \
+            self._decisions(engine.name)
         try:
-            decided = engine_module.decisions_from_file(self.decisions)
+            decided = engine_module.decisions_from_file(path)
         except FileNotFoundError:
             return []
         return [d for d in decided
@@ -125,5 +146,76 @@ def test_killed_engine_resumes_without_repeating(
         assert service.forced_down and service.status == 'disabled'
         assert service.disabled_reason.startswith('freezer-dr')
         assert harness.SERVICE_PASSWORD not in engine.logs()
+    finally:
+        engine.db.dispose()
+
+
+#: [coordination] lease of the engines side by side, seconds.
+LEASE = 3.0
+
+
+@pytest.mark.parametrize('step, status', [
+    ('fence', api.DONE), ('isolate', api.DONE), ('evacuate', api.STARTED),
+])
+def test_the_standby_takes_over_a_killed_leader(
+        cloud_hosts, processes, tmp_path, step, status):
+    """Two engines on one journal (sqlite, coordinated by file:// beside
+    it): the leader is SIGKILLed after a step, or in the middle of the
+    evacuation; the standby takes over within the lease and repeats
+    nothing: one power-off at the BMC, one evacuation per instance in
+    nova, one mail to the project's members."""
+    cloud = cloud_hosts
+    mail = cloud.mail()
+    servers = cloud.boot(4, 'demo-a', hosts=[HOST, 'compute-2'])
+    victims = sorted(s.id for s in servers
+                     if getattr(s, 'OS-EXT-SRV-ATTR:host') == HOST)
+    auth = cloud.auth_options()
+    engine = Engine(
+        cloud, processes, tmp_path,
+        'sqlite:///%s' % (tmp_path / 'journal.sqlite'),
+        coordination={'lease': LEASE},
+        recovery={'notifiers': 'email,log'},
+        keystone_contacts=dict(auth),
+        email={'smtp_host': '127.0.0.1', 'smtp_port': mail.port,
+               'security': 'none', 'sender': 'freezer-dr@example.org',
+               'admins': harness.ADMIN_EMAIL})
+    try:
+        leader = engine.start(own=True)
+        wait_for(lambda: engine.journal.leader()[1] == 'engine-0', 60,
+                 message='engine-0 elected\n' + engine.logs())
+        standby = engine.start(own=True)
+        for started in (leader, standby):
+            wait_for(lambda e=started: engine.decided('up', e), 60,
+                     message='%s hears %s' % (started.name, HOST))
+        power_offs = cloud.host(HOST).status()['counts']['power_off']
+        mails_before = len(mail.messages)
+        cloud.host(HOST).kill()
+
+        def reached():
+            _, steps = engine.steps()
+            return step in steps and (
+                status == api.STARTED or steps[step].status == status)
+        wait_for(reached, 90, interval=0.05, message='step %s %s\n%s'
+                 % (step, status, engine.logs()))
+        leader.stop(signal.SIGKILL)
+        wait_for(lambda: engine.journal.leader()[1] == 'engine-1',
+                 LEASE + 5, message='the standby elected\n' + engine.logs())
+        wait_for(lambda: engine.steps()[0].status == api.DONE, 180,
+                 message='the recovery done\n' + engine.logs())
+        record, steps = engine.steps()
+        assert steps['fence'].attempts == 1
+        assert all(s.status == api.DONE for s in steps.values()), steps
+        counts = cloud.host(HOST).status()['counts']
+        assert counts['power_off'] - power_offs == 1
+        nova = cloud.nova(version='2.53')
+        evacuations = [m for m in nova.migrations.list(host=HOST)
+                       if m.migration_type == 'evacuation']
+        assert sorted(m.instance_uuid for m in evacuations) == victims
+        # One mail to demo-a's members, one summary to the admins.
+        sent = mail.messages[mails_before:]
+        assert len(sent) == 2, [(m['to'], m['subject']) for m in sent]
+        assert len([m for m in sent
+                    if m['to'] == [harness.ADMIN_EMAIL]]) == 1
+        assert standby.alive()
     finally:
         engine.db.dispose()
