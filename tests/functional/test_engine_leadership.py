@@ -9,8 +9,6 @@ defaults) and redis."""
 import signal
 import time
 
-import pytest
-
 from freezer_dr.journal import api
 from tests.functional import deployment
 from tests.functional import plugins
@@ -125,13 +123,14 @@ def test_the_standby_takes_over_and_repeats_nothing(
 
 def test_a_frozen_leader_does_nothing_when_it_wakes(
         make_cloud, processes, tmp_path, monkeypatch, plugin_dir,
-        coordinated):
-    if not coordinated[1].startswith('redis'):
-        pytest.skip('only a lock with an expiry is taken from a frozen '
-                    'leader (file and database locks live as long as its '
-                    'process or connection)')
+        sqlite_url):
+    """On redis, whose lock expires: a standby takes the lock of a leader
+    frozen past its lease (file and database locks live as long as their
+    holder's process or connection: a frozen leader keeps them, and stops
+    acting by its own clock)."""
     bmc = deployment.bmc(processes, tmp_path, monkeypatch)
-    d = _deployment(make_cloud, processes, coordinated)
+    d = _deployment(make_cloud, processes, (
+        sqlite_url, 'redis://127.0.0.1:6379?namespace=%s' % tmp_path.name))
     (plugin_dir / 'gate-isolate').write_text('')
     try:
         first = d.start_engine(own=True)
