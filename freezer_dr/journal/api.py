@@ -278,6 +278,26 @@ class Journal:
                     recoveries.c.id)).all()
         return [_recovery(row) for row in rows]
 
+    def finished_since(self, since):
+        """Recoveries that ended (done or failed) at or after ``since``
+        (journal time), in the order they ended: how a standby follows the
+        leader's work."""
+        recoveries = self._recoveries
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(recoveries).where(
+                recoveries.c.status.in_((DONE, FAILED)),
+                recoveries.c.updated_at >= since).order_by(
+                    recoveries.c.updated_at, recoveries.c.id)).all()
+        return [_recovery(row) for row in rows]
+
+    def last_finished_at(self):
+        """When the latest recovery ended (journal time), or None."""
+        recoveries = self._recoveries
+        with self._engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(
+                recoveries.c.updated_at)).where(recoveries.c.status.in_(
+                    (DONE, FAILED)))).scalar()
+
     def last_rearmed_at(self):
         """When the latest re-arm happened (journal time), or None."""
         with self._engine.connect() as conn:

@@ -48,7 +48,8 @@ class _Host:
 
     __slots__ = ('name', 'state', 'boot_id', 'sequence', 'last_heard',
                  'deadline', 'scheduled', 'history', 'suspect_since',
-                 'nova_down', 'skip_interval', 'noted', 'maintenance_by')
+                 'nova_down', 'skip_interval', 'noted', 'maintenance_by',
+                 'declared')
 
     def __init__(self, name):
         self.name = name
@@ -70,6 +71,10 @@ class _Host:
         self.noted = False
         # Who put the host in maintenance (the agent, or an operator).
         self.maintenance_by = None
+        # The boot id the host was declared dead (or taken back from the
+        # journal) with: its recovery's incarnation, whatever it says
+        # after.
+        self.declared = None
 
 
 class LivenessCore:
@@ -175,6 +180,8 @@ class LivenessCore:
             h = self._track(host)
         if h.boot_id is None:
             h.boot_id = boot_id
+        if boot_id is not None and h.state not in st.IN_RECOVERY:
+            h.declared = boot_id
         return self.recovery_step(host, trigger, now)
 
     def state_of(self, host):
@@ -186,11 +193,18 @@ class LivenessCore:
         return {name: h.state for name, h in self._hosts.items()}
 
     def under_recovery(self):
-        """``[(host, boot id)]`` of the hosts declared dead and not
+        """``[(host, incarnation)]`` of the hosts declared dead and not
         recovered yet (a standby that becomes the leader recovers them),
-        sorted."""
-        return sorted((name, h.boot_id) for name, h in self._hosts.items()
+        sorted; the incarnation is the boot id the host was declared dead
+        with."""
+        return sorted((name, h.declared or h.boot_id)
+                      for name, h in self._hosts.items()
                       if h.state in st.IN_RECOVERY)
+
+    def declared(self, host):
+        """The boot id ``host`` was declared dead with (None: unknown)."""
+        h = self._hosts.get(host)
+        return None if h is None else h.declared
 
     @property
     def storm_active(self):
@@ -334,6 +348,7 @@ class LivenessCore:
             return
         self._transition(h, 'declared_dead')
         h.noted = False
+        h.declared = h.boot_id
         heapq.heappush(self._timers, (guard.declared(now),
                                       next(self._order), _STORM_EXPIRY, ''))
         silence = now - h.last_heard

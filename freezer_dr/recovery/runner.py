@@ -58,8 +58,9 @@ class RecoveryRunner:
         self._journal = journal
         self._post = mailbox.post
         self._leadership = leadership
-        # Poller thread only: whether this engine led at the last look.
-        self._led = leadership is None
+        # Poller thread only: the epoch this engine led with at the last
+        # look (None: it did not lead).
+        self._led = None
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_parallel, thread_name_prefix='recovery')
         self._poll_interval = poll_interval
@@ -79,9 +80,13 @@ class RecoveryRunner:
         self._ended = {}
         self._polls_lock = threading.Lock()
         self._polls = 0
+        # Engine thread only: (id, status, time) of the finished recoveries
+        # already followed.
+        self._finished_seen = set()
         # Poller thread only.
         self._loaded = False
         self._rearm_mark = None
+        self._finished_mark = 0.0
         self._stop = threading.Event()
         self._poller = None
 
@@ -263,11 +268,16 @@ class RecoveryRunner:
             self._poll_once()
 
     def _follow_leadership(self):
-        leads = self._leadership.leads()
-        if leads == self._led:
+        # (Epochs, not a yes/no: a step down and a re-election between two
+        # looks is a new term all the same.)
+        epoch = self._leadership.epoch
+        if epoch == self._led:
             return
-        self._led = leads
-        if leads:
+        self._led = epoch
+        if epoch is not None:
+            # The journal first (what ended, what was re-armed meanwhile),
+            # then the hosts still under recovery.
+            self._poll_once()
             self._post(self._on_elected)
 
     def _on_elected(self, engine):
@@ -275,30 +285,33 @@ class RecoveryRunner:
         recoveries come with the poll that follows; the hosts the core
         holds under recovery and no recovery runs for are recovered now
         (declared dead while a standby, or left when it stopped leading)."""
-        for host, boot_id in engine.core.under_recovery():
+        for host, incarnation in engine.core.under_recovery():
             if host not in self._running:
-                self._start(host, str(boot_id or 'unknown'), 'declared dead '
-                            'while this engine did not lead')
+                self._start(host, str(incarnation or 'unknown'), 'declared '
+                            'dead while this engine did not lead')
 
     def _poll_once(self):
         with self._polls_lock:
             self._polls += 1
             number = self._polls
+        journal = self._journal
         try:
             if not self._loaded:
-                outstanding = self._journal.outstanding()
-                mark = self._journal.last_rearmed_at()
+                outstanding = journal.outstanding()
+                mark = journal.last_rearmed_at()
                 # (Those re-armed at the mark, to be told apart from later
                 # ones at the same time.)
-                rearmed = [] if mark is None else \
-                    self._journal.rearmed_since(mark)
+                rearmed = [] if mark is None else journal.rearmed_since(mark)
                 self._rearm_mark = 0.0 if mark is None else mark
+                ended = journal.last_finished_at()
+                self._finished_mark = 0.0 if ended is None else ended
                 self._post(functools.partial(self._on_loaded, outstanding,
                                              rearmed))
                 self._loaded = True
                 return
-            unfinished = self._journal.unfinished()
-            rearmed = self._journal.rearmed_since(self._rearm_mark)
+            unfinished = journal.unfinished()
+            finished = journal.finished_since(self._finished_mark)
+            rearmed = journal.rearmed_since(self._rearm_mark)
         except Exception as exc:
             LOG.error('Cannot read the journal: %s: %s (trying again in '
                       '%.1f s)', type(exc).__name__, exc,
@@ -306,8 +319,10 @@ class RecoveryRunner:
             return
         if rearmed:
             self._rearm_mark = rearmed[-1].rearmed_at
+        if finished:
+            self._finished_mark = finished[-1].updated_at
         self._post(functools.partial(self._on_polled, number, unfinished,
-                                     rearmed))
+                                     rearmed, finished))
 
     def _on_loaded(self, outstanding, rearmed, engine):
         self._rearms_done.update(r.id for r in rearmed)
@@ -347,11 +362,36 @@ class RecoveryRunner:
             return
         self._start(host, record.incarnation, record.reason)
 
-    def _on_polled(self, number, unfinished, rearmed, engine):
+    def _follow_finished(self, engine, record):
+        """A recovery that ended in the journal, not run here (a standby
+        follows the leader's, a new leader those of the engine before it):
+        the core moves the host to ``recovered`` or ``recovery_failed``
+        when it holds it under recovery for that incarnation, so that it
+        is never recovered again, and an operator's re-arm applies here
+        too."""
+        key = (record.id, record.status, record.updated_at)
+        if key in self._finished_seen or record.id in self._ended or \
+                record.host in self._running:
+            return
+        self._finished_seen.add(key)
+        host = record.host
+        if engine.core.state_of(host) not in st.IN_RECOVERY:
+            return
+        declared = engine.core.declared(host)
+        if declared is not None and _boot(declared) != _boot(
+                record.incarnation):
+            return      # an older death: this one is still to recover
+        LOG.info('Recovery %d of %s %s in the journal (by the leader)',
+                 record.id, host, record.status)
+        engine.recovery_progress(host, transitions.RECOVERY, record.status)
+
+    def _on_polled(self, number, unfinished, rearmed, finished, engine):
         for record in unfinished:
             if number > self._ended.get(record.id, 0):
                 # (Otherwise read before it ended here: stale.)
                 self._resume(engine, record)
+        for record in finished:
+            self._follow_finished(engine, record)
         for record in rearmed:
             if record.id in self._rearms_done:
                 continue
@@ -368,3 +408,9 @@ def _is_database_error(exc):
     """A database error (its message says it all: no traceback)."""
     return type(exc).__module__.startswith(('sqlalchemy', 'psycopg2',
                                             'pymysql', 'sqlite3'))
+
+
+def _boot(incarnation):
+    """The boot id of an incarnation (``<boot id>~2`` is its second
+    recovery)."""
+    return str(incarnation).split('~')[0]

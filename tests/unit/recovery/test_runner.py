@@ -12,6 +12,7 @@ from freezer_dr.liveness import settings
 from freezer_dr.recovery import runner as runner_module
 from freezer_dr.recovery import workflow
 from tests.unit.helpers import Clock
+from tests.unit.helpers import Leadership
 from tests.unit.helpers import beat
 
 
@@ -57,28 +58,11 @@ class Journal:
     def last_rearmed_at(self):
         return None
 
+    def finished_since(self, since):
+        return []
 
-class Leadership:
-    """Stands for coordination.Leadership: leads when told to."""
-
-    def __init__(self, leads=False):
-        self.changed = threading.Event()
-        self._epoch = 7 if leads else None
-
-    def leads(self):
-        return self._epoch is not None
-
-    @property
-    def epoch(self):
-        return self._epoch
-
-    def check(self, epoch):
-        if epoch != self._epoch:
-            raise api.Deposed('not the leader')
-
-    def elected(self, epoch):
-        self._epoch = epoch
-        self.changed.set()
+    def last_finished_at(self):
+        return None
 
 
 def _recovering_engine(clock, flow, journal=None, leadership=None,
