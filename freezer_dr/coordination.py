@@ -30,6 +30,7 @@ third of the lease, and one still hung is not called again until it ends.
 """
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -47,7 +48,7 @@ LOCK_NAME = b'freezer-dr-leader'
 CONTEND_INTERVAL = 0.5
 
 
-def default_backend(journal_url, lease):
+def default_backend(journal_url):
     """The tooz URL that follows the journal's SQLAlchemy URL: the same
     PostgreSQL or MySQL database, or a ``file://`` directory beside a
     sqlite file. None for a journal tooz cannot follow (in memory)."""
@@ -77,7 +78,7 @@ def with_lease(url, lease):
     if parts.scheme not in ('redis', 'rediss'):
         return url
     query = dict(parse.parse_qsl(parts.query))
-    query.setdefault('timeout', str(max(1, int(round(lease)))))
+    query.setdefault('timeout', str(max(1, math.ceil(lease))))
     return parse.urlunsplit(parts._replace(query=parse.urlencode(query)))
 
 
@@ -86,7 +87,7 @@ def backend_from_conf(conf):
     follows ``[database] connection``."""
     lease = conf.coordination.lease
     url = conf.coordination.backend_url or default_backend(
-        conf.database.connection, lease)
+        conf.database.connection)
     if url is None:
         raise ValueError('[coordination] backend_url: the journal is in '
                          'memory, nothing can follow it: set it')
@@ -187,16 +188,20 @@ class Leadership:
             return self._leads()
 
     def check(self, epoch):
-        """Right before an irreversible act in the name of ``epoch``.
+        """Right before an irreversible act in the name of ``epoch``: this
+        engine still leads by its own clock, and the journal still names
+        its epoch (a fenced write: another engine's election waits for it,
+        or it fails).
 
         :raises journal_api.Deposed: this engine does not lead with that
             epoch any more.
         """
         with self._mutex:
-            if not self._leads() or self._epoch != epoch:
-                raise journal_api.Deposed(
-                    'this engine (%s) no longer leads with epoch %s'
-                    % (self.member_id, epoch))
+            leads = self._leads() and self._epoch == epoch
+        if not leads or not self._journal.renew(epoch):
+            raise journal_api.Deposed(
+                'this engine (%s) no longer leads with epoch %s'
+                % (self.member_id, epoch))
 
     def _leads(self):
         return (self._epoch is not None and self._renewed is not None and
@@ -204,21 +209,27 @@ class Leadership:
 
     # --- life ------------------------------------------------------------
 
-    def start(self):
-        """Load the backend's driver, contend once now (so that a lone
-        engine leads from its first decision), then keep contending or
-        renewing in a thread of its own. A backend that cannot be reached
-        is tried again at every tick: the engine is a standby meanwhile.
+    def load(self):
+        """Load the backend's tooz driver (no connection, no thread yet).
 
         :raises ValueError: no tooz driver for the URL.
         """
-        from tooz import coordination as tooz_coordination
         try:
-            self._coordinator = tooz_coordination.get_coordinator(
-                self.url, self.member_id.encode())
+            self._new_coordinator()
         except Exception as exc:
             raise ValueError('[coordination] backend_url %s: %s: %s' % (
                 where(self.url), type(exc).__name__, exc)) from None
+
+    def start(self):
+        """Contend once now (so that a lone engine leads from its first
+        decision), then keep contending or renewing in a thread of its own.
+        A backend that cannot be reached is tried again at every tick: the
+        engine is a standby meanwhile.
+
+        :raises ValueError: no tooz driver for the URL.
+        """
+        if self._coordinator is None:
+            self.load()
         self.tick()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                          name='leadership')
@@ -231,24 +242,53 @@ class Leadership:
         if self._thread is not None:
             self._thread.join(self.lease)
         self._step_down('the engine stops')
-        if self._lock is not None:
+        self._discard(self._coordinator)
+
+    def _new_coordinator(self):
+        """A fresh coordinator (and lock object); the old one is stopped
+        in the background. After a call that failed or did not answer in
+        time, tooz's idea of what this engine holds may be wrong (a lock
+        taken after its deadline, a release that failed on a dead
+        connection): a new connection, and closing the old one, puts it
+        right."""
+        from tooz import coordination as tooz_coordination
+        old = self._coordinator
+        self._coordinator = tooz_coordination.get_coordinator(
+            self.url, self.member_id.encode())
+        self._lock = None
+        self._lock_held = False
+        self._discard(old)
+
+    def _discard(self, coordinator):
+        if coordinator is None:
+            return
+
+        def close():
             try:
-                self._backend(self._coordinator.stop)
+                if coordinator.is_started:
+                    coordinator.stop()
             except Exception as exc:
-                LOG.warning('Coordination backend %s: stopping: %s: %s',
-                            where(self.url), type(exc).__name__, exc)
+                LOG.debug('Coordination backend %s: closing: %s: %s',
+                          where(self.url), type(exc).__name__, exc)
+        threading.Thread(target=close, daemon=True,
+                         name='coordination-close').start()
 
     def _run(self):
         renew = self.lease / 3.0
-        while not self._stop.wait(renew if self._epoch is not None
-                                  else min(renew, CONTEND_INTERVAL)):
-            self.tick()
+        failed = False
+        while not self._stop.wait(
+                renew if self._epoch is not None and not failed
+                else min(renew, CONTEND_INTERVAL)):
+            failed = not self.tick()
 
     def tick(self):
-        """Renew the leadership, or contend for it (the thread's loop)."""
+        """Renew the leadership, or contend for it (the thread's loop);
+        False when the backend or the journal failed."""
+        ok = True
         try:
             if self._lock is None:
-                self._backend(self._coordinator.start, False)
+                if not self._coordinator.is_started:
+                    self._backend(self._coordinator.start, False)
                 self._lock = self._coordinator.get_lock(LOCK_NAME)
                 LOG.info('Coordination backend %s: connected as %s',
                          where(self.url), self.member_id)
@@ -257,21 +297,35 @@ class Leadership:
             else:
                 self._renew()
         except Exception as exc:
+            ok = False
             LOG.error('Coordination backend %s: %s: %s', where(self.url),
                       type(exc).__name__, exc)
-        if self._epoch is not None and not self.leads():
+            if self._epoch is None:
+                self._new_coordinator()
+        with self._mutex:
+            lapsed = self._epoch is not None and not self._leads()
+            since = self._clock() - self._renewed if lapsed else 0.0
+        if lapsed:
+            # A lapsed lease is never revived: the next term is a new
+            # election with a new epoch.
             self._step_down('leadership not renewed for %.1f s (lease '
-                            '%.1f s)' % (self._clock() - self._renewed,
-                                         self.lease))
+                            '%.1f s)' % (since, self.lease))
+            self._new_coordinator()
+        return ok
 
     def _contend(self):
         if not self._lock_held:
-            self._lock_held = bool(self._backend(self._lock.acquire, False))
-            if not self._lock_held:
+            if not self._backend(self._lock.acquire, False):
                 return
-        # The lock is ours: take the next epoch (a journal that cannot be
-        # written keeps the lock, and the next tick tries again).
-        epoch = self._journal.elect(self.member_id)
+            self._lock_held = True
+        # The lock is ours: take the next epoch. A journal that cannot be
+        # written gets the lock back (it would expire, or block the others,
+        # while it is of no use).
+        try:
+            epoch = self._journal.elect(self.member_id)
+        except Exception:
+            self._release()
+            raise
         with self._mutex:
             self._epoch = epoch
             self._renewed = self._clock()
@@ -282,6 +336,10 @@ class Leadership:
 
     def _renew(self):
         began = self._clock()
+        with self._mutex:
+            if not self._leads():
+                return          # lapsed: tick() steps down
+            epoch = self._epoch
         self._backend(self._coordinator.heartbeat)
         try:
             owner = self._backend(self._lock.is_still_owner)
@@ -291,27 +349,32 @@ class Leadership:
         if not owner:
             self._step_down('the backend gave the lock to another engine')
             return
-        if not self._journal.renew(self._epoch):
-            current = self._journal.leader()
-            self._step_down('the journal names another leader (epoch %s, '
-                            '%s)' % (current[0], current[1]))
+        if not self._journal.renew(epoch):
+            self._step_down('the journal names another leader')
             return
         with self._mutex:
-            self._renewed = began
+            if self._epoch == epoch and self._leads():
+                self._renewed = began
+
+    def _release(self):
+        if not self._lock_held:
+            return
+        self._lock_held = False
+        try:
+            if not self._backend(self._lock.release):
+                raise RuntimeError('the backend says it was not held')
+        except Exception as exc:
+            LOG.warning('Leadership: the lock could not be released (%s: '
+                        '%s): closing the connection to the backend',
+                        type(exc).__name__, exc)
+            self._new_coordinator()
 
     def _step_down(self, why):
         with self._mutex:
             was = self._epoch
             self._epoch = None
             self._renewed = None
-        if self._lock_held:
-            try:
-                self._backend(self._lock.release)
-            except Exception as exc:
-                LOG.warning('Leadership: the lock could not be released '
-                            '(%s: %s); it expires on its own', type(
-                                exc).__name__, exc)
-            self._lock_held = False
+        self._release()
         if was is not None:
             LOG.error('Leadership: %s stops leading (epoch %d): %s',
                       self.member_id, was, why)

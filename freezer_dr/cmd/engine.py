@@ -95,6 +95,7 @@ def make_runner(conf, mailbox):
     leadership = coordination.Leadership(
         journal, coordination.backend_from_conf(conf),
         coordination.member_from_conf(conf), conf.coordination.lease)
+    leadership.load()
     return runner_module.RecoveryRunner(
         flow, journal, mailbox, max_parallel=rc.max_parallel,
         poll_interval=rc.journal_poll_interval, auto_rearm=rc.auto_rearm,
@@ -114,10 +115,6 @@ def main(argv=None):
     mailbox = engine_module.Mailbox()
     try:
         runner, leadership = make_runner(CONF, mailbox)
-        if leadership is not None:
-            # Contends once now: a lone engine leads from its first
-            # decision.
-            leadership.start()
     except (drivers.DriverNotFound, base.ConfigurationError,
             ValueError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
@@ -136,6 +133,11 @@ def main(argv=None):
         decisions_file=CONF.engine.decisions_file,
         tick_interval=CONF.engine.tick_interval,
         stats_interval=CONF.engine.stats_interval, leadership=leadership)
+    if leadership is not None:
+        # (After the heartbeat workers are forked: no thread of ours may
+        # exist then.) Contends once now: a lone engine leads from its
+        # first decision.
+        leadership.start()
     # Hosts under recovery are taken back before any heartbeat is applied
     # (the work it posts runs first, on the engine's first pass).
     runner.start()
@@ -145,13 +147,13 @@ def main(argv=None):
     try:
         engine.run(stop)
     finally:
+        # No new recovery; those under way may finish their step (up to a
+        # lease), then a standby takes over at once, not after the lease.
+        runner.stop(wait=CONF.coordination.lease if leadership else 0.0)
         if leadership is not None:
-            # First: a standby takes over now, not after the lease, and
-            # this engine acts on nothing more.
             leadership.stop()
         heartbeats.stop()
         nova.stop()
-        runner.stop()
         engine.log_stats()
         LOG.info('freezer-dr-engine stopped')
     return 0

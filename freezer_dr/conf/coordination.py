@@ -27,9 +27,14 @@ opts = [
                  default=10.0, min=1.0, max=600.0,
                  help='Seconds the leader may go without renewing its '
                       'leadership (the lock and the epoch in the journal) '
-                      'before it stops acting, and the most a standby waits '
-                      'for a lock that a dead leader held (redis: the '
-                      'lock\'s expiry).'),
+                      'before it stops acting, by its own clock. With '
+                      'redis it is also the lock\'s expiry: a standby '
+                      'takes over within it after the leader died. A '
+                      'file:// lock is free when the leader\'s process '
+                      'ends; a PostgreSQL or MySQL lock when its database '
+                      'connection does, which for a leader host that lost '
+                      'power is when the database notices (TCP keepalive): '
+                      'prefer redis, etcd3 or zookeeper across hosts.'),
     cfg.StrOpt('member_id',
                sample_default='<host name>-<pid>',
                help='This engine\'s name in the coordination backend and '

@@ -27,6 +27,12 @@ def engine_for(url):
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         return sa.create_engine(url, connect_args={'timeout': 30})
+    if url.startswith(('postgresql', 'postgres')):
+        # Every fenced write contends on the leadership row: under a
+        # stricter isolation level a server configured so would fail them
+        # with serialization errors.
+        return sa.create_engine(url, pool_pre_ping=True,
+                                isolation_level='READ COMMITTED')
     return sa.create_engine(url, pool_pre_ping=True)
 
 

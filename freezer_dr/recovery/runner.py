@@ -67,6 +67,8 @@ class RecoveryRunner:
         self._auto_rearm = auto_rearm
         # Engine thread only: host -> incarnation of the recovery under way.
         self._running = {}
+        # The recoveries handed to the pool and not ended (any thread).
+        self._futures = set()
         # Engine thread only: journal ids already acted upon or reported.
         self._rearms_done = set()
         # Engine thread only: recovery id -> the host's state when the core
@@ -102,12 +104,19 @@ class RecoveryRunner:
                                         name='journal-poller')
         self._poller.start()
 
-    def stop(self):
-        """Stop polling; recoveries under way finish their current run
-        (the journal stays whole), queued ones are cancelled and resumed by
-        the next engine."""
+    def stop(self, wait=0.0):
+        """Stop polling; queued recoveries are cancelled (the next leader
+        resumes them); those under way finish their current run (the
+        journal stays whole), and are waited for up to ``wait`` seconds
+        (so that the leadership is handed over once they are done)."""
         self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if wait and self._futures:
+            done, running = concurrent.futures.wait(self._futures, wait)
+            if running:
+                LOG.warning('%d recoveries still under way after %.0f s: '
+                            'the next leader resumes them from the '
+                            'journal', len(running), wait)
 
     # --- decisions (engine thread) ---
 
@@ -145,7 +154,9 @@ class RecoveryRunner:
         self._running[host] = incarnation
         LOG.warning('Recovery of %s (incarnation %s) starts: %s', host,
                     incarnation, reason)
-        self._pool.submit(self._work, host, incarnation, reason)
+        future = self._pool.submit(self._work, host, incarnation, reason)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
 
     # --- workers ---
 
@@ -211,7 +222,10 @@ class RecoveryRunner:
             self._rearm(engine, host, AUTO_REARM)
 
     def _on_deposed(self, host, engine):
+        # (The host stays under recovery in the core: the leader, or this
+        # engine in its next term, recovers it.)
         self._running.pop(host, None)
+        self._retries.pop(host, None)
 
     def _on_interrupted(self, host, incarnation, reason, engine):
         """The recovery of ``host`` stopped on an error (the journal

@@ -66,7 +66,7 @@ def backend(request, url, tmp_path):
         return coordination.with_lease(
             'redis://127.0.0.1:6379?namespace=%s' % tmp_path.name, LEASE)
     return coordination.with_lease(
-        coordination.default_backend(url, LEASE), LEASE)
+        coordination.default_backend(url), LEASE)
 
 
 def test_one_leads_the_other_takes_over_when_it_stops(journal, backend):

@@ -19,22 +19,22 @@ from freezer_dr import coordination
      'mysql://fdr:secret@db.example/freezer_dr?charset=utf8'),
 ])
 def test_the_default_backend_follows_the_journal(journal, backend):
-    assert coordination.default_backend(journal, 10) == backend
+    assert coordination.default_backend(journal) == backend
 
 
 def test_a_journal_in_memory_has_nothing_to_follow():
-    assert coordination.default_backend('sqlite://', 10) is None
-    assert coordination.default_backend('sqlite:///:memory:', 10) is None
+    assert coordination.default_backend('sqlite://') is None
+    assert coordination.default_backend('sqlite:///:memory:') is None
 
 
 def test_an_unknown_journal_asks_for_a_backend():
     with pytest.raises(ValueError, match=r'\[coordination\] backend_url'):
-        coordination.default_backend('oracle://db/freezer', 10)
+        coordination.default_backend('oracle://db/freezer')
 
 
-def test_the_lease_is_the_redis_lock_expiry_unless_set():
+def test_the_lease_rounded_up_is_the_redis_lock_expiry_unless_set():
     assert coordination.with_lease('redis://r:6379', 7.4) == \
-        'redis://r:6379?timeout=7'
+        'redis://r:6379?timeout=8'
     assert coordination.with_lease('redis://r:6379?timeout=2', 10) == \
         'redis://r:6379?timeout=2'
     assert coordination.with_lease('file:///x', 10) == 'file:///x'
