@@ -48,7 +48,7 @@ class DryRunRunner:
     def start(self):
         LOG.warning('[engine] dry_run: nobody will be recovered')
 
-    def stop(self):
+    def stop(self, wait=0.0):
         pass
 
     def carry_out(self, action):

@@ -265,6 +265,17 @@ class Journal:
                 self._recoveries.c.id == recovery_id)).one_or_none()
         return None if row is None else _recovery(row)
 
+    def latest(self):
+        """``{host: RecoveryRecord}``: the latest recovery of every host
+        (re-armed or not)."""
+        recoveries = self._recoveries
+        latest = sa.select(sa.func.max(recoveries.c.id)).group_by(
+            recoveries.c.host).scalar_subquery()
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(recoveries).where(
+                recoveries.c.id.in_(latest))).all()
+        return {row.host: _recovery(row) for row in rows}
+
     def outstanding(self):
         """The latest recovery of every host that is not re-armed (the
         host is being recovered, or stays out of service), oldest first."""

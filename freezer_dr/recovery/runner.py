@@ -83,8 +83,10 @@ class RecoveryRunner:
         self._polls_lock = threading.Lock()
         self._polls = 0
         # Engine thread only: (id, status, time) of the finished recoveries
-        # already followed.
+        # already followed; host -> the one to follow once the host is
+        # declared dead here too.
         self._finished_seen = set()
+        self._finished_pending = {}
         # Poller thread only.
         self._loaded = False
         self._rearm_mark = None
@@ -290,19 +292,41 @@ class RecoveryRunner:
         self._led = epoch
         if epoch is not None:
             # The journal first (what ended, what was re-armed meanwhile),
-            # then the hosts still under recovery.
+            # then the hosts still under recovery, each checked against its
+            # latest recovery in the journal.
             self._poll_once()
-            self._post(self._on_elected)
+            try:
+                latest = self._journal.latest()
+            except Exception as exc:
+                LOG.error('Cannot read the journal: %s: %s; the hosts held '
+                          'dead are recovered at the next election',
+                          type(exc).__name__, exc)
+                self._led = None
+                return
+            self._post(functools.partial(self._on_elected, latest))
 
-    def _on_elected(self, engine):
-        """Engine thread: this engine now leads. The journal's unfinished
-        recoveries come with the poll that follows; the hosts the core
-        holds under recovery and no recovery runs for are recovered now
-        (declared dead while a standby, or left when it stopped leading)."""
+    def _on_elected(self, latest, engine):
+        """Engine thread: this engine now leads. The hosts its core holds
+        under recovery and no recovery runs for (declared dead while a
+        standby, or left when it stopped leading) are recovered now, unless
+        the journal (``latest``: host -> latest recovery) says the recovery
+        of that incarnation ended: then the core catches up instead, and a
+        re-armed host goes back to service."""
         for host, incarnation in engine.core.under_recovery():
-            if host not in self._running:
-                self._start(host, str(incarnation or 'unknown'), 'declared '
-                            'dead while this engine did not lead')
+            if host in self._running:
+                continue
+            record = latest.get(host)
+            if record is not None and incarnation is not None and \
+                    _boot(record.incarnation) == _boot(incarnation) and \
+                    record.status != journal_api.RUNNING:
+                engine.recovery_progress(host, transitions.RECOVERY,
+                                         record.status)
+                if record.rearmed_at is not None:
+                    self._rearm(engine, host, record.rearmed_by or
+                                'an operator')
+                continue
+            self._start(host, str(incarnation or 'unknown'), 'declared '
+                        'dead while this engine did not lead')
 
     def _poll_once(self):
         with self._polls_lock:
@@ -387,10 +411,14 @@ class RecoveryRunner:
         if key in self._finished_seen or record.id in self._ended or \
                 record.host in self._running:
             return
-        self._finished_seen.add(key)
         host = record.host
         if engine.core.state_of(host) not in st.IN_RECOVERY:
+            # Not declared dead here yet (the leader was faster): looked
+            # at again at the next polls.
+            self._finished_pending[host] = record
             return
+        self._finished_seen.add(key)
+        self._finished_pending.pop(host, None)
         declared = engine.core.declared(host)
         if declared is not None and _boot(declared) != _boot(
                 record.incarnation):
@@ -404,7 +432,7 @@ class RecoveryRunner:
             if number > self._ended.get(record.id, 0):
                 # (Otherwise read before it ended here: stale.)
                 self._resume(engine, record)
-        for record in finished:
+        for record in list(self._finished_pending.values()) + finished:
             self._follow_finished(engine, record)
         for record in rearmed:
             if record.id in self._rearms_done:

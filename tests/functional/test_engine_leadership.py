@@ -38,6 +38,21 @@ def _leader(d):
     return d.journal.leader()[1]
 
 
+def _leader_standby_and_a_dead_host(d, processes):
+    """engine-0 elected, engine-1 beside it, both hearing the agent of
+    HOST, which is then killed; return both engines."""
+    first = d.start_engine(own=True)
+    wait_for(lambda: _leader(d) == 'engine-0', 30,
+             message='engine-0 elected\n' + d.logs())
+    second = d.start_engine(own=True)
+    agent = deployment.start_agent(processes, d.cloud, HOST)
+    for engine in (first, second):
+        wait_for(lambda e=engine: d.decisions_of(e, 'up', HOST), 60,
+                 message='%s hears the agent' % engine.name)
+    agent.stop(signal.SIGKILL)
+    return first, second
+
+
 def _states(d, engine):
     return [x['state'] for x in d.decisions_of(engine, 'state', HOST)]
 
@@ -48,15 +63,7 @@ def test_two_engines_one_journal_fence_once(
     bmc = deployment.bmc(processes, tmp_path, monkeypatch)
     d = _deployment(make_cloud, processes, coordinated)
     try:
-        first = d.start_engine(own=True)
-        wait_for(lambda: _leader(d) == 'engine-0', 30,
-                 message='engine-0 elected\n' + d.logs())
-        second = d.start_engine(own=True)
-        agent = deployment.start_agent(processes, d.cloud, HOST)
-        for engine in (first, second):
-            wait_for(lambda e=engine: d.decisions_of(e, 'up', HOST), 60,
-                     message='%s hears the agent' % engine.name)
-        agent.stop(signal.SIGKILL)
+        first, second = _leader_standby_and_a_dead_host(d, processes)
         wait_for(lambda: 'recovered' in _states(d, first), 60,
                  message='recovered by the leader\n' + d.logs())
         # Both declared the host dead; only the leader acted, and the
@@ -91,16 +98,8 @@ def test_the_standby_takes_over_and_repeats_nothing(
     d = _deployment(make_cloud, processes, coordinated)
     (plugin_dir / 'gate-isolate').write_text('')
     try:
-        first = d.start_engine(own=True)
-        wait_for(lambda: _leader(d) == 'engine-0', 30,
-                 message='engine-0 elected\n' + d.logs())
+        first, second = _leader_standby_and_a_dead_host(d, processes)
         epoch = d.journal.leader()[0]
-        second = d.start_engine(own=True)
-        agent = deployment.start_agent(processes, d.cloud, HOST)
-        for engine in (first, second):
-            wait_for(lambda e=engine: d.decisions_of(e, 'up', HOST), 60,
-                     message='%s hears the agent' % engine.name)
-        agent.stop(signal.SIGKILL)
         # The leader fenced, and is killed while it isolates.
         reached = plugin_dir / 'reached-isolate'
         wait_for(reached.exists, 60, message='the leader at isolate\n' +
@@ -143,15 +142,7 @@ def test_a_frozen_leader_does_nothing_when_it_wakes(
         sqlite_url, 'redis://127.0.0.1:6379?namespace=%s' % tmp_path.name))
     (plugin_dir / 'gate-isolate').write_text('')
     try:
-        first = d.start_engine(own=True)
-        wait_for(lambda: _leader(d) == 'engine-0', 30,
-                 message='engine-0 elected\n' + d.logs())
-        second = d.start_engine(own=True)
-        agent = deployment.start_agent(processes, d.cloud, HOST)
-        for engine in (first, second):
-            wait_for(lambda e=engine: d.decisions_of(e, 'up', HOST), 60,
-                     message='%s hears the agent' % engine.name)
-        agent.stop(signal.SIGKILL)
+        first, second = _leader_standby_and_a_dead_host(d, processes)
         reached = plugin_dir / 'reached-isolate'
         wait_for(reached.exists, 60, message='the leader at isolate\n' +
                  d.logs())

@@ -136,3 +136,45 @@ def test_a_new_leader_recovers_what_the_old_one_left(two, journal):
     assert b.state() == 'recovered' and fencer.fenced == ['x']
     assert [(r.incarnation, r.status) for r in journal.history('x')] == [
         ('boot-1', 'done')]
+
+
+def test_a_standby_slower_than_the_leader_follows_all_the_same(
+        two, journal):
+    """The leader recovered the host before the standby even declared it
+    dead: the finished recovery waits for the standby's declaration, then
+    applies; and once elected, the standby fences nothing."""
+    clock, fencer, a, b = two
+    _heartbeats((a,), clock, 'boot-1', 100.0, 10)
+    for _ in range(100):
+        a.settle(5)
+        if a.state() == 'recovered':
+            break
+    assert a.state() == 'recovered'
+    b.poll()                        # read before b knows the host
+    _heartbeats((b,), clock, 'boot-1', 130.0, 10)
+    assert b.state() == 'dead'
+    b.poll()
+    assert b.state() == 'recovered'
+    b.leadership.elected(journal.elect('engine-b'))
+    b.runner._follow_leadership()
+    b.settle(100)
+    assert fencer.fenced == ['x']
+
+
+def test_a_new_leader_checks_the_journal_before_it_recovers(two, journal):
+    """Elected with the host still dead in its core although the journal
+    holds its recovery, done and re-armed (a standby that missed it all):
+    it catches up, and fences nothing."""
+    clock, fencer, a, b = two
+    _heartbeats((a, b), clock, 'boot-1', 100.0, 10)
+    for _ in range(100):
+        a.settle(5)
+        if a.state() == 'recovered':
+            break
+    journal.rearm(journal.history('x')[0].id, 'operator')
+    assert b.state() == 'dead'      # b never polled
+    b.leadership.elected(journal.elect('engine-b'))
+    b.runner._follow_leadership()
+    b.settle(100)
+    assert fencer.fenced == ['x']
+    assert b.state() == 'unknown'

@@ -63,3 +63,10 @@ def test_deafness_reaches_the_core_in_time_order():
     engine.run_once()
     assert ('bus_down', None) in runner.done
     assert ('declare_dead', 'x') not in runner.done
+
+
+def test_both_runners_stop_the_way_the_engine_command_stops_them():
+    # (freezer-dr-engine stops its runner with wait=; a dry run's too.)
+    runner = engine_module.DryRunRunner()
+    runner.start()
+    runner.stop(wait=10.0)
