@@ -31,16 +31,10 @@ ISOLATE = steps_module.ISOLATE
 EVACUATE = steps_module.EVACUATE
 NOTIFY = steps_module.NOTIFY
 STEPS = (FENCE, ISOLATE, EVACUATE, NOTIFY)
-INSTANCE_PREFIX = steps_module.INSTANCE_PREFIX
-NOTIFIER_PREFIX = steps_module.NOTIFIER_PREFIX
 #: What ``progress`` is told when a step starts.
 STARTED = journal_api.STARTED
 
 StepResult = base.StepResult
-done = base.done
-failed = base.failed
-skipped = base.skipped
-StepGaveUp = steps_module.StepGaveUp
 
 
 class Outcome(typing.NamedTuple):
