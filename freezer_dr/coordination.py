@@ -167,6 +167,9 @@ class Leadership:
         self._thread = None
         self._mutex = threading.Lock()
         self._caller = _Caller()
+        #: callable(why), called (from the leadership thread) when this
+        #: engine stops leading other than by :meth:`stop`.
+        self.on_lost = None
 
     def _backend(self, function, *args):
         """``function(*args)`` on the backend, within a third of the
@@ -379,3 +382,8 @@ class Leadership:
             LOG.error('Leadership: %s stops leading (epoch %d): %s',
                       self.member_id, was, why)
             self.changed.set()
+            if self.on_lost is not None and not self._stop.is_set():
+                try:
+                    self.on_lost(why)
+                except Exception:
+                    LOG.exception('Leadership: on_lost failed')

@@ -34,12 +34,16 @@ import typing
 HEARTBEAT = 'freezer_dr.host.heartbeat'
 MAINTENANCE = 'freezer_dr.host.maintenance'
 BUS_STATUS = 'freezer_dr.engine.bus'
+INVENTORY = 'freezer_dr.engine.inventory'
+#: A host's state in an :class:`Inventory` (nova's view; ``unknown`` when
+#: the source cannot tell, e.g. the fencer's credentials).
+INVENTORY_STATES = frozenset(('up', 'down', 'disabled', 'unknown'))
 NOVA_SERVICE_EVENTS = {
     'service.create': 'create',
     'service.update': 'update',
     'service.delete': 'delete',
 }
-EVENT_TYPES = frozenset((HEARTBEAT, MAINTENANCE, BUS_STATUS,
+EVENT_TYPES = frozenset((HEARTBEAT, MAINTENANCE, BUS_STATUS, INVENTORY,
                          *NOVA_SERVICE_EVENTS))
 
 # oslo.messaging's notification priorities (lower case on the wire).
@@ -121,7 +125,19 @@ class BusStatus(typing.NamedTuple):
     connected: bool
 
 
-Event = typing.Union[Heartbeat, ServiceStatus, Maintenance, BusStatus]
+class Inventory(typing.NamedTuple):
+    """The hosts the engine expects to hear from, as one source lists
+    them now (the engine asks nova's API, and reads the fencer's
+    credentials): ``hosts`` is a sorted tuple of ``(host, state)``, state
+    one of :data:`INVENTORY_STATES`."""
+
+    received_at: float
+    source: str
+    hosts: tuple
+
+
+Event = typing.Union[Heartbeat, ServiceStatus, Maintenance, BusStatus,
+                     Inventory]
 
 
 # --- small validators -----------------------------------------------------
@@ -301,6 +317,31 @@ def _parse_bus_status(payload, received_at):
                               'bus status connected'))
 
 
+def _parse_inventory(payload, received_at):
+    _require_dict(payload, 'inventory payload')
+    source = _text(_field(payload, 'source', 'inventory'),
+                   'inventory source', limit=MAX_HOST_LENGTH)
+    hosts = _require_dict(_field(payload, 'hosts', 'inventory'),
+                          'inventory hosts')
+    found = []
+    for name, state in hosts.items():
+        name = _host_name(name, 'inventory host')
+        if state not in INVENTORY_STATES:
+            raise MalformedMessage('inventory state of %s must be one of '
+                                   '%s, got %s' % (
+                                       name, ', '.join(sorted(
+                                           INVENTORY_STATES)),
+                                       _describe(state)))
+        found.append((name, state))
+    return Inventory(received_at, source, tuple(sorted(found)))
+
+
+def inventory_payload(source, hosts):
+    """The payload of an :class:`Inventory` (``hosts``: ``{host:
+    state}``), as a recording holds it."""
+    return {'source': source, 'hosts': dict(sorted(hosts.items()))}
+
+
 def _parse_service_status(change, payload, received_at):
     _require_dict(payload, 'nova service payload')
     name = payload.get('nova_object.name')
@@ -357,6 +398,8 @@ def parse_notification(publisher_id, event_type, payload, received_at,
         return _parse_maintenance(payload, received_at)
     if event_type == BUS_STATUS:
         return _parse_bus_status(payload, received_at)
+    if event_type == INVENTORY:
+        return _parse_inventory(payload, received_at)
     raise MalformedMessage('unknown event_type %s' % _describe(event_type))
 
 

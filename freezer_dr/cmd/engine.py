@@ -14,6 +14,7 @@ from freezer_dr import coordination
 from freezer_dr import drivers
 from freezer_dr import engine as engine_module
 from freezer_dr import ingest
+from freezer_dr import inventory
 from freezer_dr.conf import CONF
 from freezer_dr.drivers import base
 from freezer_dr.journal import api as journal_api
@@ -138,6 +139,13 @@ def main(argv=None):
         # exist then.) Contends once now: a lone engine leads from its
         # first decision.
         leadership.start()
+    poller = None
+    flow = getattr(runner, 'flow', None)
+    if flow is not None and CONF.engine.inventory_interval:
+        poller = inventory.Poller(flow.isolator, flow.fencer,
+                                  mailbox.deliver_events,
+                                  CONF.engine.inventory_interval)
+        poller.start()
     # Hosts under recovery are taken back before any heartbeat is applied
     # (the work it posts runs first, on the engine's first pass).
     runner.start()
@@ -149,6 +157,8 @@ def main(argv=None):
     finally:
         # No new recovery; those under way may finish their step (up to a
         # lease), then a standby takes over at once, not after the lease.
+        if poller is not None:
+            poller.stop()
         runner.stop(wait=CONF.coordination.lease if leadership else 0.0)
         if leadership is not None:
             leadership.stop()

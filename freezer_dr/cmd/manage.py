@@ -7,7 +7,10 @@ recovery with its steps and their times, ``recovery retry HOST`` reopens
 the host's failed recovery (the engine runs it again: the steps that
 completed are not repeated); ``host rearm HOST`` puts a recovered (or
 failed) host back in service: the engine reads it from the journal and
-watches the host again from its next heartbeat.
+watches the host again from its next heartbeat. ``host held`` lists the
+hosts held over the fence budget (``[recovery] max_fences``), ``host
+release HOST`` lets one of them be fenced and recovered (one host per
+command: the operator decides for each).
 """
 
 import getpass
@@ -148,6 +151,31 @@ def _host_rearm():
     return 0
 
 
+def _host_held():
+    journal = _journal()
+    held = journal.held()
+    if not held:
+        print('no host is held over the fence budget')
+    for rec in held:
+        print('%-24s recovery %-6d held since %s: %s' % (
+            rec.host, rec.id, _when(rec.updated_at), rec.reason))
+    return 0
+
+
+def _host_release():
+    journal = _journal()
+    by = CONF.command.by or getpass.getuser()
+    try:
+        rec = journal.release(CONF.command.host, by)
+    except ValueError as exc:
+        sys.stderr.write('freezer-dr-manage: %s\n' % exc)
+        return 1
+    print('%s released by %s: the engine fences and recovers it now '
+          '(recovery %d, whatever the fence budget)' % (rec.host, by,
+                                                        rec.id))
+    return 0
+
+
 def _add_commands(subparsers):
     db = subparsers.add_parser('db', help='the journal database')
     db_commands = db.add_subparsers(dest='action')
@@ -181,6 +209,15 @@ def _add_commands(subparsers):
                        help='only the journal: leave the host\'s compute '
                             'service in nova as it is')
     rearm.set_defaults(func=_host_rearm)
+    host_commands.add_parser(
+        'held', help='the hosts held over the fence budget'
+    ).set_defaults(func=_host_held)
+    release = host_commands.add_parser(
+        'release', help='fence and recover a host held over the fence '
+                        'budget')
+    release.add_argument('host')
+    release.add_argument('--by', help='who releases it (default: the user)')
+    release.set_defaults(func=_host_release)
 
 
 def main(argv=None):

@@ -14,6 +14,7 @@ from oslo_config import cfg
 from freezer_dr import events
 from freezer_dr import replay
 from freezer_dr.conf import liveness as liveness_opts
+from freezer_dr.conf import recovery as recovery_opts
 from freezer_dr.conf import storm_guard as storm_guard_opts
 from freezer_dr.liveness import settings as liveness_settings
 
@@ -75,6 +76,7 @@ def _configure(argv):
     conf = cfg.ConfigOpts()
     liveness_opts.register_opts(conf)
     storm_guard_opts.register_opts(conf)
+    recovery_opts.register_opts(conf)
     conf.register_cli_opts(_CLI)
     conf.register_cli_opts([opt for opt, _ in _OVERRIDES])
     conf(argv, project='freezer-dr', prog='freezer-dr-replay',

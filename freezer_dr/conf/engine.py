@@ -24,6 +24,16 @@ opts = [
                 help='Recover nobody: log every decision, a host declared '
                      'dead included, marked "DRY RUN", and touch neither '
                      'the drivers nor the journal.'),
+    cfg.FloatOpt('inventory_interval',
+                 default=60.0, min=0.0,
+                 help='Seconds between two questions to nova (its '
+                      'nova-compute services, through [recovery] isolator) '
+                      'and to the fencer (the hosts it has credentials '
+                      'for) about the hosts the engine should hear from; '
+                      'also asked at start. A host they list and that was '
+                      'never heard is recovered if nova reports it down '
+                      '([liveness] startup_grace). 0: never asked (hosts '
+                      'are known only from their heartbeats).'),
     cfg.FloatOpt('stats_interval',
                  default=60.0, min=1.0,
                  help='Seconds between two log lines of ingest statistics '

@@ -63,6 +63,17 @@ opts = [
                       'evidence agrees. Keep it at least heartbeat_interval, '
                       'so that hosts failing together are seen together by '
                       'the storm guard.'),
+    cfg.FloatOpt('startup_grace',
+                 default=60.0, min=0.1,
+                 help='Seconds after the engine learns of a host (from '
+                      'nova\'s compute services, or the fencer\'s '
+                      'credentials, at start and every [engine] '
+                      'inventory_interval) for it to be heard. A host never '
+                      'heard by then is declared dead only if nova reports '
+                      'its compute service down (a host that died while no '
+                      'engine ran); one nova reports up, or that nova does '
+                      'not know, is reported and never fenced (it may run '
+                      'no agent).'),
     cfg.FloatOpt('bus_recovery_grace',
                  default=10.0, min=0.0,
                  help='After the engine\'s own connection to the message bus '

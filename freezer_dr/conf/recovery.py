@@ -85,6 +85,31 @@ opts = [
                       'freezer-dr-engine, to learn of hosts re-armed and '
                       'recoveries retried with freezer-dr-manage, and to '
                       'resume recoveries left unfinished.'),
+    cfg.IntOpt('max_fences',
+               default=5, min=0, max=10000,
+               help='At most this many hosts are fenced within fence_window '
+                    '(0: no limit). Counted in the journal, so that engine '
+                    'restarts, resumed and retried recoveries and every '
+                    'engine sharing the journal share one budget. A host '
+                    'declared dead over budget is held (not fenced, not '
+                    'evacuated), the administrators are alerted, and an '
+                    'operator releases it with "freezer-dr-manage host '
+                    'release HOST". Independent of the storm guard: it '
+                    'caps what a slow trickle of deaths (or a lying bus) '
+                    'may power off.'),
+    cfg.FloatOpt('fence_window',
+                 default=600.0, min=1.0,
+                 help='Seconds over which max_fences counts the fences '
+                      'started.'),
+    cfg.FloatOpt('min_heard_fraction',
+                 default=0.5, min=0.0, max=1.0,
+                 help='Nobody is declared dead (so nobody is fenced) while '
+                      'the engine hears fewer than this fraction of the '
+                      'hosts it expects to hear (those up and those '
+                      'suspect): it may be the one cut off from them. One '
+                      'silent host alone is always recovered. The '
+                      'administrators are alerted as for a storm. 0 '
+                      'disables the check.'),
     cfg.StrOpt('monitor',
                default='none',
                help='Monitor driver (namespace freezer_dr.monitors) that '

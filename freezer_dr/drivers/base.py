@@ -129,6 +129,14 @@ class Isolator(Driver):
         checks of the fencer; empty when this isolator cannot tell."""
         return []
 
+    def services(self):
+        """``{host: state}`` of every compute host the cloud knows, as
+        the cloud's own API sees it now: ``up``, ``down``, or
+        ``disabled`` (taken out of service by someone, whatever its
+        state). Empty when this isolator cannot tell. Raises when the
+        cloud cannot be asked (the engine tries again later)."""
+        return {}
+
 
 class InstanceResult(typing.NamedTuple):
     """What happened to one instance of a dead host."""
@@ -193,8 +201,32 @@ class RecoveryReport(typing.NamedTuple):
         return found
 
 
+class Alert(typing.NamedTuple):
+    """Something the administrators must hear of at once, outside any one
+    recovery: a storm, a fence budget spent, a decision the journal could
+    not take, a leadership lost."""
+
+    #: One word an operator can filter on: ``storm``, ``fence_budget``,
+    #: ``decision_kept``, ``leadership_lost``, ...
+    kind: str
+    #: One line (a mail's subject).
+    subject: str
+    #: What happened and what the operator may do, a few lines.
+    text: str
+    #: The host concerned ('' when none).
+    host: str = ''
+    raised_at: float = 0.0      # epoch seconds
+
+
 class Notifier(Driver):
     """Tells people (or systems) what happened to a host."""
+
+    def alert(self, alert):
+        """Tell the administrators of an :class:`Alert` (their channel
+        only: projects are never told). Return a short description of what
+        was sent ('' when this notifier has no admin channel), or raise on
+        failure."""
+        return ''
 
     def started(self, report):
         """A recovery begins (``report`` has no step yet; its

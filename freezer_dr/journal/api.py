@@ -22,6 +22,8 @@ from sqlalchemy import exc as sa_exc
 from freezer_dr.journal import models
 
 RUNNING = 'running'
+#: A recovery over the fence budget, waiting for an operator's release.
+HELD = 'held'
 DONE = 'done'
 FAILED = 'failed'
 STARTED = 'started'
@@ -52,6 +54,9 @@ class RecoveryRecord(typing.NamedTuple):
     #: it stays fenced and disabled), and by whom.
     rearmed_at: typing.Optional[float] = None
     rearmed_by: str = ''
+    #: When an operator released it from a hold over the fence budget.
+    released_at: typing.Optional[float] = None
+    released_by: str = ''
 
 
 class StepRecord(typing.NamedTuple):
@@ -66,7 +71,8 @@ class StepRecord(typing.NamedTuple):
 def _recovery(row, created=False):
     return RecoveryRecord(row.id, row.host, row.incarnation, row.status,
                           row.reason, row.created_at, row.updated_at,
-                          created, row.rearmed_at, row.rearmed_by)
+                          created, row.rearmed_at, row.rearmed_by,
+                          row.released_at, row.released_by)
 
 
 class Journal:
@@ -165,11 +171,18 @@ class Journal:
         raise RuntimeError('the recovery of %s (%s) can be neither created '
                            'nor read' % (host, incarnation))
 
-    def step_started(self, recovery_id, name, epoch=None):
+    def step_started(self, recovery_id, name, epoch=None, budget=None):
         """Write that step ``name`` starts. Return None when it may run,
         or its status when it already ended for good (``done`` or
-        ``skipped``: do not run it again).
+        ``skipped``: do not run it again), or ``held``.
 
+        :param budget: ``(limit, window)``: a step never started before
+            starts only if fewer than ``limit`` steps of that name (of
+            other recoveries) started in the last ``window`` seconds, or
+            the recovery was released by an operator; otherwise the
+            recovery is ``held`` and that is returned. The count and the
+            write are one transaction under the leadership row's lock:
+            engines that share the journal share the budget.
         :raises Deposed: ``epoch`` is stale.
         """
         now = self._clock()
@@ -179,10 +192,17 @@ class Journal:
             try:
                 with self._engine.begin() as conn:
                     self._fenced(conn, epoch)
+                    if budget is not None:
+                        self._lock_budget(conn)
                     status = conn.execute(sa.select(steps.c.status).where(
                         *where)).scalar_one_or_none()
                     if status in STEP_FINAL:
                         return status
+                    if status is None and budget is not None and \
+                            self._over_budget(conn, recovery_id, name,
+                                              budget, now):
+                        self._touch(conn, recovery_id, status=HELD)
+                        return HELD
                     if status is None:
                         conn.execute(steps.insert().values(
                             recovery_id=recovery_id, name=name,
@@ -197,6 +217,68 @@ class Journal:
                 pass        # (an unfenced writer inserted it meanwhile)
         raise RuntimeError('step %s of recovery %s can be neither started '
                            'nor read' % (name, recovery_id))
+
+    def _lock_budget(self, conn):
+        """Serialize the budget's count-and-write among all writers (the
+        fenced ones hold this lock already)."""
+        lead = self._leadership
+        conn.execute(lead.update().where(lead.c.name == ENGINE_ROLE).values(
+            name=lead.c.name))
+
+    def _over_budget(self, conn, recovery_id, name, budget, now):
+        limit, window = budget
+        if not limit:
+            return False
+        recoveries, steps = self._recoveries, self._steps
+        if conn.execute(sa.select(recoveries.c.released_at).where(
+                recoveries.c.id == recovery_id)).scalar() is not None:
+            return False
+        spent = conn.execute(sa.select(sa.func.count()).select_from(
+            steps).where(steps.c.name == name,
+                         steps.c.started_at > now - window,
+                         steps.c.recovery_id != recovery_id)).scalar()
+        return spent >= limit
+
+    def fences_since(self, since, name='fence'):
+        """How many ``fence`` steps started after ``since`` (journal
+        time)."""
+        steps = self._steps
+        with self._engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(
+                steps).where(steps.c.name == name,
+                             steps.c.started_at > since)).scalar()
+
+    def held(self):
+        """Recoveries held over the fence budget, oldest first."""
+        recoveries = self._recoveries
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(recoveries).where(
+                recoveries.c.status == HELD).order_by(
+                    recoveries.c.id)).all()
+        return [_recovery(row) for row in rows]
+
+    def release(self, host, requested_by):
+        """An operator's release of ``host``'s recovery held over the fence
+        budget: running again, its fence allowed whatever the budget;
+        return it.
+
+        :raises ValueError: ``host`` has no held recovery.
+        """
+        recoveries = self._recoveries
+        with self._engine.begin() as conn:
+            row = conn.execute(sa.select(recoveries).where(
+                recoveries.c.host == host,
+                recoveries.c.status == HELD).order_by(
+                    recoveries.c.id.desc())).first()
+            if row is None:
+                raise ValueError('host %s has no recovery held over the '
+                                 'fence budget' % host)
+            self._touch(conn, row.id, status=RUNNING,
+                        released_at=self._clock(),
+                        released_by=requested_by)
+            row = conn.execute(sa.select(recoveries).where(
+                recoveries.c.id == row.id)).one()
+        return _recovery(row)
 
     def step_finished(self, recovery_id, name, status, detail='',
                       epoch=None):
@@ -249,9 +331,12 @@ class Journal:
             if row is None:
                 raise ValueError('no recovery %s in the journal'
                                  % recovery_id)
-            if row.status == RUNNING:
-                raise ValueError('recovery %s of %s is under way: it is '
-                                 'not re-armed' % (recovery_id, row.host))
+            if row.status in (RUNNING, HELD):
+                raise ValueError('recovery %s of %s is %s: it is not '
+                                 're-armed' % (recovery_id, row.host,
+                                               'under way' if row.status ==
+                                               RUNNING else 'held over the '
+                                               'fence budget (release it)'))
             return bool(conn.execute(recoveries.update().where(
                 recoveries.c.id == recovery_id,
                 recoveries.c.rearmed_at.is_(None)).values(

@@ -18,7 +18,7 @@ class Recovery(Base):
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
     host = sa.Column(sa.String(255), nullable=False, index=True)
     incarnation = sa.Column(sa.String(64), nullable=False)
-    # running, done, failed
+    # running, held (over the fence budget), done, failed
     status = sa.Column(sa.String(16), nullable=False)
     reason = sa.Column(sa.Text, nullable=False, default='')
     created_at = sa.Column(sa.Double, nullable=False)
@@ -31,6 +31,11 @@ class Recovery(Base):
     # The leadership epoch of the last write (None: written unfenced, by
     # the one-shot freezer-dr or before migration 0003).
     epoch = sa.Column(sa.Integer, nullable=True)
+    # When an operator released this recovery held over the fence budget
+    # (its fence then goes ahead whatever the budget), and who.
+    released_at = sa.Column(sa.Double, nullable=True)
+    released_by = sa.Column(sa.String(255), nullable=False, default='',
+                            server_default='')
 
 
 class Step(Base):
@@ -41,7 +46,9 @@ class Step(Base):
 
     __tablename__ = 'steps'
     __table_args__ = (sa.UniqueConstraint('recovery_id', 'name',
-                                          name='uniq_steps_recovery_name'),)
+                                          name='uniq_steps_recovery_name'),
+                      sa.Index('ix_steps_name_started_at', 'name',
+                               'started_at'))
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
     recovery_id = sa.Column(sa.Integer, sa.ForeignKey('recoveries.id'),

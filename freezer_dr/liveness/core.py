@@ -29,6 +29,7 @@ from freezer_dr.liveness import transitions
 _OVERDUE = 0
 _GRACE = 1
 _STORM_EXPIRY = 2
+_STARTUP = 3
 
 _NOTHING = ()
 
@@ -49,7 +50,7 @@ class _Host:
     __slots__ = ('name', 'state', 'boot_id', 'sequence', 'last_heard',
                  'deadline', 'scheduled', 'history', 'suspect_since',
                  'nova_down', 'skip_interval', 'noted', 'maintenance_by',
-                 'declared')
+                 'declared', 'expected_since', 'nova_state', 'unheard')
 
     def __init__(self, name):
         self.name = name
@@ -75,6 +76,13 @@ class _Host:
         # journal) with: its recovery's incarnation, whatever it says
         # after.
         self.declared = None
+        # When an inventory (nova, the fencer) first listed the host, and
+        # nova's view of it then (up, down, disabled, unknown).
+        self.expected_since = None
+        self.nova_state = None
+        # Suspect without ever being heard since the engine started: only
+        # nova's word may have it declared dead.
+        self.unheard = False
 
 
 class LivenessCore:
@@ -117,6 +125,8 @@ class LivenessCore:
             decided = self._on_maintenance(event, now)
         elif kind is events.BusStatus:
             decided = self._on_bus_status(event, now)
+        elif kind is events.Inventory:
+            decided = self._on_inventory(event, now)
         else:
             raise TypeError('not an event: %r' % (event,))
         if due:
@@ -276,6 +286,12 @@ class LivenessCore:
             if kind == _STORM_EXPIRY:
                 self._on_storm_expiry(due, decided)
                 continue
+            if kind == _STARTUP:
+                h = self._hosts.get(name)
+                if h is not None and h.scheduled == due:
+                    h.scheduled = None
+                    self._on_unheard(h, due, decided)
+                continue
             h = self._hosts.get(name)
             if h is None or h.scheduled != due:
                 continue            # stale: superseded or host forgotten
@@ -322,6 +338,10 @@ class LivenessCore:
     # --- declaring dead, and the storm guard --------------------------------
 
     def _evidence(self, h, now):
+        if h.unheard:
+            # Never heard: silence proves nothing (it may run no agent).
+            return 'nova' if h.nova_down or h.nova_state == 'down' \
+                else None
         if self._nova_evidence and h.nova_down:
             return 'nova'
         # (A timer due at suspect_since + grace may compute a hair less.)
@@ -330,17 +350,36 @@ class LivenessCore:
             return 'grace'
         return None
 
+    def _cut_off(self):
+        counts = self._counts
+        return storm.is_cut_off(counts[st.UP], counts[st.SUSPECT],
+                                self.settings.min_heard_fraction)
+
     def _try_declare(self, h, now, evidence, decided):
         guard = self._storm
-        if guard.is_storm(self._counts[st.SUSPECT], self._tracked()):
+        cut_off = self._cut_off()
+        if cut_off or guard.is_storm(self._counts[st.SUSPECT],
+                                     self._tracked()):
             if guard.begin():
+                if cut_off:
+                    counts = self._counts
+                    why = ('the engine hears %d of the %d hosts it expects '
+                           '(less than min_heard_fraction %.2f): it may be '
+                           'the one cut off. Automatic recovery stopped '
+                           'until they come back or an operator acts' % (
+                               counts[st.UP], counts[st.UP] +
+                               counts[st.SUSPECT],
+                               self.settings.min_heard_fraction))
+                else:
+                    why = ('%d of %d tracked hosts failed within %.0f s: '
+                           'automatic recovery stopped until they come back '
+                           'or an operator acts' % (
+                               self._failed(), self._tracked(),
+                               self.settings.storm_window))
+                extra = {'heard': self._counts[st.UP]} if cut_off else {}
                 decided.append(self._action(
-                    act.ALERT_STORM, None,
-                    '%d of %d tracked hosts failed within %.0f s: automatic '
-                    'recovery stopped until they come back or an operator '
-                    'acts' % (self._failed(), self._tracked(),
-                              self.settings.storm_window),
-                    time=now, failed=self._failed(), tracked=self._tracked()))
+                    act.ALERT_STORM, None, why, time=now,
+                    failed=self._failed(), tracked=self._tracked(), **extra))
             if guard.hold(h.name):
                 decided.append(self._action(
                     act.HELD, h.name, 'storm guard: not declared dead '
@@ -351,6 +390,15 @@ class LivenessCore:
         h.declared = h.boot_id
         heapq.heappush(self._timers, (guard.declared(now),
                                       next(self._order), _STORM_EXPIRY, ''))
+        if h.last_heard is None:
+            h.unheard = False
+            decided.append(self._action(
+                act.DECLARE_DEAD, h.name, 'never heard since the engine '
+                'started (expected for %.3f s); nova reports its compute '
+                'service down' % (now - h.expected_since), time=now,
+                evidence=evidence, boot_id=None, sequence=None,
+                last_heard=None, silence=round(now - h.expected_since, 6)))
+            return
         silence = now - h.last_heard
         if evidence == 'nova':
             why = 'nova reports the compute service forced down'
@@ -369,7 +417,8 @@ class LivenessCore:
         over. The hosts it held are not declared at once (the others may
         be coming back one by one after a partition): each must stay silent
         for one more detection window from now."""
-        held = self._storm.end(self._counts[st.SUSPECT], self._tracked())
+        held = self._storm.end(self._counts[st.SUSPECT], self._tracked(),
+                               self._cut_off())
         if held is None:
             return
         decided.append(self._action(
@@ -391,6 +440,12 @@ class LivenessCore:
         if h is None:
             h = self._track(ev.host)
         state = h.state
+        if state == st.SUSPECT and h.last_heard is None:
+            # Expected, never heard, suspect: this is its first heartbeat.
+            h.unheard = False
+            decided = [self._first_heartbeat(h, ev, now)]
+            self._reconsider_storm(now, decided)
+            return decided
         if state == st.UP or state == st.SUSPECT:
             decided = None
             if ev.boot_id != h.boot_id:
@@ -449,6 +504,60 @@ class LivenessCore:
         self._schedule(h, h.deadline)
         return self._action(act.UP, h.name, 'first heartbeat (boot %s)'
                             % ev.boot_id, boot_id=ev.boot_id)
+
+    def _on_inventory(self, ev, now):
+        """A source lists the hosts the engine should hear from. A host
+        first listed now is tracked (unknown) and given the start-up
+        grace to be heard; one past it and never heard is looked at
+        again (nova may now say it is down)."""
+        decided = []
+        nova = ev.source == 'nova'
+        grace = self.settings.startup_grace
+        for name, state in ev.hosts:
+            h = self._hosts.get(name)
+            if h is None:
+                h = self._track(name)
+            if nova or h.nova_state is None:
+                h.nova_state = state
+            if h.expected_since is None:
+                h.expected_since = now
+                if h.state == st.UNKNOWN and h.last_heard is None:
+                    self._schedule(h, now + grace, _STARTUP)
+            elif now >= h.expected_since + grace and \
+                    h.scheduled is None:
+                self._on_unheard(h, now, decided)
+        return decided
+
+    def _on_unheard(self, h, now, decided):
+        """``h`` was expected for the start-up grace: if still never
+        heard, it is suspect when nova reports its service down (and
+        declared dead if the storm guard allows); otherwise it is
+        reported, once, and never fenced (a host that simply runs no
+        agent)."""
+        if h.state != st.UNKNOWN or h.last_heard is not None:
+            return
+        if (h.nova_state == 'down' or h.nova_down) and self._bus_up:
+            self._transition(h, 'never_heard')
+            h.unheard = True
+            h.noted = False
+            h.suspect_since = now
+            if h.history is None:
+                h.history = self._detector.new_history()
+            decided.append(self._action(
+                act.SUSPECT, h.name, 'never heard since the engine started '
+                '(expected for %.3f s) and nova reports its compute service '
+                'down' % (now - h.expected_since), time=now,
+                silence=round(now - h.expected_since, 6)))
+            self._try_declare(h, now, 'nova', decided)
+            return
+        if h.noted:
+            return
+        h.noted = True
+        decided.append(self._action(
+            act.UNHEARD, h.name, 'expected (nova reports its compute service '
+            '%s) but never heard since the engine started: reported, not '
+            'fenced (does it run freezer-dr-agent?)' % h.nova_state,
+            time=now, nova_state=h.nova_state))
 
     def _on_service_status(self, ev, now):
         if ev.binary != NOVA_COMPUTE:

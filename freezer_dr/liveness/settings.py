@@ -27,6 +27,8 @@ class LivenessSettings:
     max_failed_hosts: int = 5
     max_failed_percent: float = 25.0
     storm_window: float = 300.0
+    min_heard_fraction: float = 0.0
+    startup_grace: float = 60.0
 
     def __post_init__(self):
         if self.detector not in ('phi', 'timeout'):
@@ -41,7 +43,7 @@ class LivenessSettings:
                            tuple(sorted(set(self.corroboration))))
         for name in ('heartbeat_interval', 'heartbeat_timeout',
                      'phi_threshold', 'phi_min_std_deviation',
-                     'storm_window'):
+                     'storm_window', 'startup_grace'):
             if not getattr(self, name) > 0:
                 raise ValueError('%s must be positive' % name)
         for name in ('acceptable_pause', 'corroboration_grace',
@@ -49,6 +51,8 @@ class LivenessSettings:
                      'max_failed_percent'):
             if getattr(self, name) < 0:
                 raise ValueError('%s must not be negative' % name)
+        if not 0.0 <= self.min_heard_fraction <= 1.0:
+            raise ValueError('min_heard_fraction must be between 0 and 1')
         if self.phi_window < 2:
             raise ValueError('phi_window must be at least 2')
 
@@ -67,10 +71,12 @@ class LivenessSettings:
             acceptable_pause=live.acceptable_pause,
             corroboration=tuple(live.corroboration),
             corroboration_grace=live.corroboration_grace,
+            startup_grace=live.startup_grace,
             bus_recovery_grace=live.bus_recovery_grace,
             max_failed_hosts=storm.max_failed_hosts,
             max_failed_percent=storm.max_failed_percent,
-            storm_window=storm.storm_window)
+            storm_window=storm.storm_window,
+            min_heard_fraction=conf.recovery.min_heard_fraction)
 
     def detection_window(self):
         """Seconds from a host's last heartbeat to it being declared dead by

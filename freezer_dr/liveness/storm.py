@@ -20,6 +20,17 @@ def is_storm(failed, tracked, max_failed_hosts, max_failed_percent):
     return False
 
 
+def is_cut_off(heard, suspects, min_heard_fraction):
+    """Whether an engine that hears ``heard`` hosts while ``suspects``
+    others are silent is more likely cut off than they are dead: it hears
+    fewer than ``min_heard_fraction`` of them. As for the percentage, one
+    silent host alone never is (a one-host cloud is recovered); 0 is
+    disabled."""
+    if not min_heard_fraction or suspects < 2:
+        return False
+    return heard < min_heard_fraction * (heard + suspects)
+
+
 class StormGuard:
     """Hosts failed within ``window`` seconds: the suspects (counted by the
     caller) plus those declared dead in the window; when they make a storm,
@@ -76,11 +87,12 @@ class StormGuard:
         while recent and recent[0] + self.window <= now:
             recent.popleft()
 
-    def end(self, suspects, tracked):
+    def end(self, suspects, tracked, cut_off=False):
         """End the storm if it is over: the names it held, sorted (each to
         be given one more detection window), or None while it goes on (or
-        when there is none)."""
-        if not self.active or self.is_storm(suspects, tracked):
+        when there is none). ``cut_off``: the engine hears too few hosts
+        (see :func:`is_cut_off`), which holds the storm too."""
+        if not self.active or cut_off or self.is_storm(suspects, tracked):
             return None
         self.active = False
         held = sorted(self.held)

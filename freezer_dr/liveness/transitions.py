@@ -30,6 +30,9 @@ class InvalidTransition(Exception):
 TABLE = (
     Transition(s.UNKNOWN, 'heartbeat', s.UP,
                'the agent was heard from: its heartbeats are watched now'),
+    Transition(s.UNKNOWN, 'never_heard', s.SUSPECT,
+               'expected (nova or the fencer know it), never heard since '
+               'the engine started, and nova reports its service down'),
     Transition(s.UP, 'heartbeat_overdue', s.SUSPECT,
                'the failure detector\'s deadline passed with no heartbeat'),
     Transition(s.SUSPECT, 'heartbeat', s.UP,

@@ -70,7 +70,8 @@ def build_workflow(conf, journal):
         notifiers={name: load_driver(drivers.NOTIFIERS, name, conf)
                    for name in rc.notifiers},
         unfenced_evacuation=rc.unfenced_evacuation_hosts,
-        step_attempts=rc.step_attempts, step_retry_delay=rc.step_retry_delay)
+        step_attempts=rc.step_attempts, step_retry_delay=rc.step_retry_delay,
+        fence_budget=(rc.max_fences, rc.fence_window))
 
 
 def check_workflow(flow):

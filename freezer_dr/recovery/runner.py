@@ -31,6 +31,7 @@ from freezer_dr.journal import api as journal_api
 from freezer_dr.liveness import actions as act
 from freezer_dr.liveness import states as st
 from freezer_dr.liveness import transitions
+from freezer_dr.recovery import alerts as alerts_module
 
 LOG = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class RecoveryRunner:
     dead."""
 
     def __init__(self, flow, journal, mailbox, max_parallel=4,
-                 poll_interval=2.0, auto_rearm=False, leadership=None):
+                 poll_interval=2.0, auto_rearm=False, leadership=None,
+                 alerts=None):
         """
         :param mailbox: the engine's :class:`~freezer_dr.engine.Mailbox`:
             what is posted there runs on the engine thread, given the
@@ -53,11 +55,23 @@ class RecoveryRunner:
         :param leadership: a :class:`~freezer_dr.coordination.Leadership`:
             recoveries run only while it leads, every journal write fenced
             with its epoch. None: this engine always leads, unfenced.
+        :param alerts: an :class:`~freezer_dr.recovery.alerts.Alerts`
+            (default: through the workflow's notifiers).
         """
         self._flow = flow
+        #: The workflow (its drivers tell the engine what hosts to expect).
+        self.flow = flow
         self._journal = journal
         self._post = mailbox.post
         self._leadership = leadership
+        self.alerts = alerts or alerts_module.Alerts(
+            getattr(flow, 'notifiers', {}))
+        if leadership is not None:
+            leadership.on_lost = self._on_leadership_lost
+        # Worker threads: when the last fence-budget alert was raised
+        # (monotonic), one per window.
+        self._budget_alerted = None
+        self._budget_lock = threading.Lock()
         # Poller thread only: the epoch this engine led with at the last
         # look (None: it did not lead).
         self._led = None
@@ -119,6 +133,7 @@ class RecoveryRunner:
                 LOG.warning('%d recoveries still under way after %.0f s: '
                             'the next leader resumes them from the '
                             'journal', len(running), wait)
+        self.alerts.stop(wait=min(wait, 5.0))
 
     # --- decisions (engine thread) ---
 
@@ -131,6 +146,12 @@ class RecoveryRunner:
         elif action.kind == act.ALERT_STORM:
             LOG.error('Storm guard: %s. Automatic recovery is stopped; the '
                       'administrators must act.', action.reason)
+            if self.leads():
+                self.alerts.raise_alert(
+                    'storm', 'storm guard: automatic recovery stopped',
+                    action.reason + '. Hosts that stay silent are not '
+                    'declared dead until the storm clears (the engine\'s '
+                    'log and decisions file name them).')
         elif action.kind == act.STATE:
             LOG.warning('Host %s: %s', host, action.reason)
         elif action.kind in (act.SUSPECT, act.HELD, act.BUS_DOWN,
@@ -176,6 +197,10 @@ class RecoveryRunner:
                     self._on_progress, host, step, status)),
                 epoch=epoch,
                 guard=None if leadership is None else leadership.check)
+            if outcome.held:
+                self._alert_held(host, outcome)
+                post(functools.partial(self._on_held, outcome))
+                return
             rearmed = False
             if outcome.recovered and self._auto_rearm:
                 rearmed = self._journal.rearm(outcome.recovery_id,
@@ -223,6 +248,42 @@ class RecoveryRunner:
             self._rearms_done.add(outcome.recovery_id)
             self._rearm(engine, host, AUTO_REARM)
 
+    def _alert_held(self, host, outcome):
+        """Worker thread: one alert per fence window, however many hosts
+        are held in it."""
+        budget = getattr(self._flow, 'fence_budget', None)
+        window = budget[1] if budget else 0.0
+        now = time.monotonic()
+        with self._budget_lock:
+            if self._budget_alerted is not None and \
+                    now - self._budget_alerted < window:
+                return
+            self._budget_alerted = now
+        self.alerts.raise_alert(
+            'fence_budget', 'fence budget spent: %s held, not fenced' % host,
+            'Recovery of %s (incarnation %s) %s. Later hosts over budget '
+            'in this window are held without another alert: see '
+            '"freezer-dr-manage host held".' % (
+                host, outcome.incarnation, outcome.refused), host=host)
+
+    def _on_held(self, outcome, engine):
+        # (The host stays dead in the core: an operator's release reopens
+        # its recovery, which the poller resumes.)
+        self._running.pop(outcome.host, None)
+        self._retries.pop(outcome.host, None)
+        with self._polls_lock:
+            self._ended[outcome.recovery_id] = self._polls
+
+    def _on_leadership_lost(self, why):
+        """Leadership thread: this engine stopped leading for a reason of
+        its own (not a stop)."""
+        if not self._stop.is_set():
+            self.alerts.raise_alert(
+                'leadership_lost', 'this engine stopped leading',
+                '%s. It acts no more until it is elected again; a standby '
+                'takes over if one can reach the coordination backend.'
+                % why)
+
     def _on_deposed(self, host, engine):
         # (The host stays under recovery in the core: the leader, or this
         # engine in its next term, recovers it.)
@@ -243,6 +304,14 @@ class RecoveryRunner:
         delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
         LOG.error('Recovery of %s NOT done (attempt %d): the decision is kept '
                   'in memory and tried again in %.0f s', host, attempt, delay)
+        if attempt == 1:
+            self.alerts.raise_alert(
+                'decision_kept', 'recovery of %s waits for the journal'
+                % host, 'Host %s was declared dead (%s) but its recovery '
+                'could not be written to the journal. The decision is kept '
+                'in this engine\'s memory and tried again with backoff until '
+                'the journal takes it; nothing is fenced meanwhile.'
+                % (host, reason), host=host)
         timer = threading.Timer(delay, self._post, args=(functools.partial(
             self._retry, host, incarnation, reason),))
         timer.daemon = True
@@ -316,9 +385,11 @@ class RecoveryRunner:
             if host in self._running:
                 continue
             record = latest.get(host)
-            if record is not None and incarnation is not None and \
-                    _boot(record.incarnation) == _boot(incarnation) and \
-                    record.status != journal_api.RUNNING:
+            same = record is not None and incarnation is not None and \
+                _boot(record.incarnation) == _boot(incarnation)
+            if same and record.status == journal_api.HELD:
+                continue        # an operator releases it
+            if same and record.status != journal_api.RUNNING:
                 engine.recovery_progress(host, transitions.RECOVERY,
                                          record.status)
                 if record.rearmed_at is not None:
@@ -367,6 +438,14 @@ class RecoveryRunner:
         for record in outstanding:
             if record.status == journal_api.RUNNING:
                 self._resume(engine, record)
+                continue
+            if record.status == journal_api.HELD:
+                # Dead here too, and left to an operator's release.
+                engine.restore(record.host, 'recovery_resumed',
+                               record.incarnation)
+                LOG.error('Recovery of %s held over the fence budget: '
+                          'waiting for "freezer-dr-manage host release %s"',
+                          record.host, record.host)
                 continue
             trigger = 'journal_recovered' if \
                 record.status == journal_api.DONE else 'journal_failed'

@@ -110,9 +110,9 @@ class Context:
             return function(*args)
         return self.retrier.call(self.host, what, checked, *args)
 
-    def step_started(self, name):
+    def step_started(self, name, budget=None):
         return self.journal.step_started(self.recovery_id, name,
-                                         epoch=self.epoch)
+                                         epoch=self.epoch, budget=budget)
 
     def step_finished(self, name, status, detail=''):
         self.journal.step_finished(self.recovery_id, name, status, detail,

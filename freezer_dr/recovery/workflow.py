@@ -46,6 +46,9 @@ class Outcome(typing.NamedTuple):
     #: Why nothing ran ('' when the steps ran): e.g. a failed recovery that
     #: no operator reopened.
     refused: str = ''
+    #: Held over the fence budget: nothing was fenced; an operator
+    #: releases it (``freezer-dr-manage host release``).
+    held: bool = False
 
 
 class Workflow:
@@ -61,12 +64,17 @@ class Workflow:
     :param step_attempts: calls of a driver that raises, in all.
     :param step_retry_delay: seconds before the second call, doubled for
         each next one.
+    :param fence_budget: ``(max_fences, fence_window)``: a recovery whose
+        fence would exceed it is held (None, or a limit of 0: no budget).
     """
 
     def __init__(self, journal, fencer, evacuator, notifiers, isolator=None,
                  unfenced_evacuation=frozenset(), clock=time.monotonic,
-                 step_attempts=1, step_retry_delay=0.0, sleep=time.sleep):
+                 step_attempts=1, step_retry_delay=0.0, sleep=time.sleep,
+                 fence_budget=None):
         self._journal = journal
+        self.fence_budget = fence_budget if fence_budget and \
+            fence_budget[0] else None
         self.fencer = fencer
         self.isolator = isolator or noop_isolator.NoopIsolator()
         self.evacuator = evacuator
@@ -123,6 +131,13 @@ class Workflow:
             LOG.info('Recovery of %s (incarnation %s) already done',
                      host, incarnation)
             return Outcome(host, incarnation, True, (), record.id)
+        if record.status == journal_api.HELD:
+            LOG.warning('Recovery of %s (incarnation %s) held over the '
+                        'fence budget: released only by an operator '
+                        '(freezer-dr-manage host release %s)', host,
+                        incarnation, host)
+            return Outcome(host, incarnation, False, (), record.id,
+                           'held over the fence budget', held=True)
         if record.status == journal_api.FAILED:
             why = ('recovery %d of this incarnation failed before; only an '
                    'operator runs it again (freezer-dr-manage recovery '
@@ -138,7 +153,19 @@ class Workflow:
         recovered = True
         for step in self.steps:
             name = step.name
-            previous = context.step_started(name)
+            previous = context.step_started(
+                name, self.fence_budget if name == FENCE else None)
+            if previous == journal_api.HELD:
+                limit, window = self.fence_budget
+                why = ('held over the fence budget: %d fences already '
+                       'started within %.0f s ([recovery] max_fences); '
+                       'nothing was fenced. Release it with '
+                       '"freezer-dr-manage host release %s"'
+                       % (limit, window, host))
+                LOG.error('Recovery of %s (incarnation %s) %s', host,
+                          incarnation, why)
+                return Outcome(host, incarnation, False, tuple(results),
+                               record.id, why, held=True)
             if previous in journal_api.STEP_FINAL:
                 results.append((name, 'already ' + previous))
                 tell(name, previous)

@@ -6,6 +6,8 @@ RabbitMQ from the ``rabbit`` fixture of tests/conftest.py):
 * a success report and a failure report are delivered, and what arrives
   names the host and every instance (and, for a failure, the failed step);
   ``notify`` returns a short description;
+* an alert (``Notifier.alert``) reaches the administrators' channel (and
+  only theirs: no project is mailed), naming its kind and host;
 * a broken peer makes ``notify`` raise NotificationError within a bounded
   time, with a message that says where, and no password in the message,
   its traceback or the logs.
@@ -22,6 +24,7 @@ import uuid
 import pytest
 
 from freezer_dr import drivers
+from freezer_dr.drivers import base
 from freezer_dr.drivers.notifiers import reports
 from tests.helpers import wait_for
 from tests.peers import notifiers as peers
@@ -67,6 +70,11 @@ class LogPeer(Peer):
                 if r.name.startswith('freezer_dr.drivers')
                 and report.host in r.getMessage()] and [self.caplog.text]
 
+    def alert_delivered(self, alert):
+        return [r.getMessage() for r in self.caplog.records
+                if r.name.startswith('freezer_dr.drivers')
+                and alert.host in r.getMessage()]
+
     def broken(self):
         pytest.skip('the log notifier has no peer that can break')
 
@@ -93,6 +101,12 @@ class EmailPeer(Peer):
         # Two projects and the admins.
         return [m.text for m in mails] if len(mails) == 3 else []
 
+    def alert_delivered(self, alert):
+        mails = [m for m in self.server.mails if alert.subject in m.subject]
+        assert all(m.recipients == ['ops@cloud.example'] for m in mails), \
+            [m.recipients for m in mails]
+        return [m.subject + '\n' + m.text for m in mails]
+
     def broken(self):
         self.port = peers.closed_port()
         return self._load(self.port, self.secret), '127.0.0.1:%d' % self.port
@@ -111,7 +125,12 @@ class WebhookPeer(Peer):
 
     def delivered(self, report):
         return [json.dumps(body) for _, _, body in self.server.posted()
-                if body['report']['host'] == report.host]
+                if 'report' in body and body['report']['host'] == report.host]
+
+    def alert_delivered(self, alert):
+        return [json.dumps(body) for _, _, body in self.server.posted()
+                if body.get('event_type') == reports.ALERT and
+                body['alert']['host'] == alert.host]
 
     def broken(self):
         server = peers.HttpServer(status=500,
@@ -149,6 +168,11 @@ class BusPeer(Peer):
     def delivered(self, report):
         return [json.dumps([event_type, payload]) for _, _, event_type,
                 payload in self.listener.about(report.host)]
+
+    def alert_delivered(self, alert):
+        return [json.dumps([event_type, payload]) for _, _, event_type,
+                payload in self.listener.about(alert.host)
+                if event_type == reports.ALERT]
 
     def broken(self):
         port = peers.closed_port()
@@ -188,6 +212,21 @@ def test_a_report_is_delivered_and_names_the_host(plugin, recovered):
         assert 'evacuate' in everything
         assert 'operator must act' in everything.lower() or \
             'recovery.error' in everything
+
+
+def test_an_alert_reaches_the_admins(plugin):
+    notifier = plugin.notifier()
+    host = 'compute-alert-' + uuid.uuid4().hex[:6]
+    alert = base.Alert('fence_budget', 'fence budget spent: %s held' % host,
+                       'Release it with freezer-dr-manage host release %s.'
+                       % host, host, time.time())
+    result = notifier.alert(alert)
+    assert isinstance(result, str) and result
+    delivered = wait_for(lambda: plugin.alert_delivered(alert), 20,
+                         message='the alert about %s' % host)
+    everything = '\n'.join(delivered)
+    assert host in everything
+    assert 'fence' in everything
 
 
 def test_a_broken_peer_raises_in_bounded_time_without_secrets(plugin):

@@ -110,3 +110,57 @@ def test_racing_engines_cannot_both_start_the_same_step(url, journal):
     assert journal.steps(rec.id)[-1].attempts == 4
     # ...but none a completed one.
     assert journal.step_started(rec.id, 'fence') == api.DONE
+
+
+def test_the_fence_budget_holds_and_an_operator_releases(journal):
+    budget = (2, 600.0)
+    recs = [journal.begin('compute-b%d' % n, 'boot', 'dead')
+            for n in range(4)]
+    assert journal.step_started(recs[0].id, 'fence', budget=budget) is None
+    assert journal.step_started(recs[1].id, 'fence', budget=budget) is None
+    # Started again (a resumed recovery): its own fence is not counted.
+    assert journal.step_started(recs[1].id, 'fence', budget=budget) is None
+    assert journal.step_started(recs[2].id, 'fence', budget=budget) == \
+        api.HELD
+    assert journal.step_started(recs[3].id, 'fence', budget=budget) == \
+        api.HELD
+    assert [r.host for r in journal.held()] == ['compute-b2', 'compute-b3']
+    assert journal.get(recs[2].id).status == api.HELD
+    assert journal.unfinished() == [journal.get(r.id) for r in recs[:2]]
+    # A held recovery is begun again as it is: still held.
+    assert journal.begin('compute-b2', 'boot', 'dead').status == api.HELD
+    with pytest.raises(ValueError):
+        journal.rearm(recs[2].id, 'ops')
+    released = journal.release('compute-b2', 'ops')
+    assert (released.status, released.released_by) == (api.RUNNING, 'ops')
+    assert journal.step_started(recs[2].id, 'fence', budget=budget) is None
+    assert journal.fences_since(0.0) == 3
+    # The other one stays held; a host with nothing held is refused.
+    assert journal.step_started(recs[3].id, 'fence', budget=budget) == \
+        api.HELD
+    with pytest.raises(ValueError):
+        journal.release('compute-b0', 'ops')
+
+
+def test_racing_engines_share_one_fence_budget(url, journal):
+    recs = [journal.begin('compute-r%d' % n, 'boot', 'dead')
+            for n in range(6)]
+    epoch = journal.elect('engine-a')
+    engines = [schema.engine_for(url) for _ in recs]
+    results = []
+    barrier = threading.Barrier(len(recs))
+
+    def race(j, rec):
+        barrier.wait()
+        results.append(j.step_started(rec.id, 'fence', epoch=epoch,
+                                      budget=(2, 600.0)))
+    threads = [threading.Thread(target=race, args=(api.Journal(e), r))
+               for e, r in zip(engines, recs, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert sorted(results, key=str) == [None, None] + [api.HELD] * 4
+    assert journal.fences_since(0.0) == 2

@@ -87,6 +87,14 @@ class BusNotifier(base.Notifier):
         return 'bus: %s of %s published' % (reports.RECOVERY_START,
                                             report.host)
 
+    def alert(self, alert):
+        """Publish ``freezer_dr.alert`` (priority ERROR).
+
+        :raises NotificationError: the broker did not take it.
+        """
+        self._send('error', reports.ALERT, reports.alert_dict(alert))
+        return 'bus: %s %s published' % (reports.ALERT, alert.kind)
+
     def notify(self, report):
         event_type = reports.event_type(report)
         self._send('info' if report.recovered else 'error', event_type,

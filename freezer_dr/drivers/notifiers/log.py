@@ -11,6 +11,12 @@ class LogNotifier(base.Notifier):
     def __init__(self, conf=None):
         pass
 
+    def alert(self, alert):
+        LOG.error('ALERT %s%s: %s %s', alert.kind,
+                  ' ' + alert.host if alert.host else '', alert.subject,
+                  alert.text)
+        return 'logged'
+
     def notify(self, report):
         LOG.warning('%s', report.summary)
         for step in report.steps:

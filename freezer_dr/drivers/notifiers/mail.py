@@ -167,6 +167,30 @@ class EmailNotifier(base.Notifier):
         LOG.info('%s', what)
         return what
 
+    def alert(self, alert):
+        """Mail the alert to ``[email] admins`` (nobody else)."""
+        admins = list(self._opts['admins'])
+        if not admins:
+            return ''
+        message = email.message.EmailMessage(policy=_POLICY)
+        message['Subject'] = '[freezer-dr] ALERT: %s' % alert.subject
+        message['From'] = self._opts['sender']
+        message['To'] = ', '.join(admins)
+        message['Date'] = email.utils.formatdate(localtime=False)
+        message['Message-ID'] = email.utils.make_msgid('freezer-dr')
+        message['Auto-Submitted'] = 'auto-generated'
+        message.set_content(reports.alert_text(alert))
+        with self._connect() as smtp:
+            try:
+                self._send(smtp, message, admins)
+            except smtplib.SMTPException as exc:
+                raise _error(self, 'alert %s to %s: %s' % (
+                    alert.kind, ', '.join(admins), _smtp_reason(exc)))
+        what = 'email through %s: alert %s to %d admins' % (
+            self.server, alert.kind, len(admins))
+        LOG.info('%s', what)
+        return what
+
     def _projects(self, report):
         """One dict per affected project: id, name, addresses, instances,
         status (what became of its mail); and the problems met."""

@@ -13,6 +13,8 @@ import time
 RECOVERY_START = 'freezer_dr.recovery.start'
 RECOVERY_END = 'freezer_dr.recovery.end'
 RECOVERY_ERROR = 'freezer_dr.recovery.error'
+#: The event type of an :class:`~freezer_dr.drivers.base.Alert`.
+ALERT = 'freezer_dr.alert'
 
 
 class NotificationError(Exception):
@@ -45,6 +47,20 @@ def as_dict(report):
                       for instance in report.instances],
         'projects': sorted(report.projects),
     }
+
+
+def alert_dict(alert):
+    """The :class:`~freezer_dr.drivers.base.Alert` as a JSON-able dict
+    (``raised`` is its time as ISO 8601 UTC)."""
+    found = dict(alert._asdict())
+    found['raised'] = iso(alert.raised_at)
+    return found
+
+
+def alert_text(alert):
+    """The alert for people: its subject, when, then its text."""
+    return '%s\n%s\n\n%s\n' % (alert.subject, when(alert.raised_at),
+                                alert.text)
 
 
 def iso(epoch):

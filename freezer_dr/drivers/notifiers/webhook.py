@@ -73,10 +73,23 @@ class WebhookNotifier(base.Notifier):
         return {'event_type': reports.event_type(report),
                 'report': reports.as_dict(report)}
 
+    def alert_body(self, alert):
+        """The JSON document POSTed for an alert."""
+        if self._opts['format'] == 'slack':
+            return {'text': reports.alert_text(alert)}
+        return {'event_type': reports.ALERT,
+                'alert': reports.alert_dict(alert)}
+
+    def alert(self, alert):
+        return self._post(self.alert_body(alert), 'alert')
+
     def notify(self, report):
+        return self._post(self.body(report), 'report')
+
+    def _post(self, body, what):
         try:
             response = self._session.post(
-                self._url, json=self.body(report),
+                self._url, json=body,
                 timeout=self._opts['timeout'], allow_redirects=False)
         except requests.Timeout:
             raise reports.NotificationError(
@@ -91,8 +104,8 @@ class WebhookNotifier(base.Notifier):
                 'webhook %s answered %d %s: %s'
                 % (self.where, response.status_code, response.reason,
                    self._redact(response.text[:200].strip())))
-        what = 'webhook %s: %s report posted (%d)' % (
-            self.where, self._opts['format'], response.status_code)
+        what = 'webhook %s: %s %s posted (%d)' % (
+            self.where, self._opts['format'], what, response.status_code)
         LOG.info('%s', what)
         return what
 

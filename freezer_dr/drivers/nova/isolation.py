@@ -16,6 +16,9 @@ LOG = logging.getLogger(__name__)
 REASON_PREFIX = 'freezer-dr'
 
 
+_RANK = {'disabled': 0, 'down': 1, 'up': 2}
+
+
 def _ours(service):
     return str(service.disabled_reason or '').startswith(REASON_PREFIX)
 
@@ -33,6 +36,20 @@ class NovaIsolator(base.Isolator):
 
     def hosts(self):
         return sorted({s.host for s in self._access.compute_services()})
+
+    def services(self):
+        found = {}
+        for service in self._access.compute_services():
+            if service.status == 'disabled':
+                state = 'disabled'
+            else:
+                state = 'down' if service.state == 'down' else 'up'
+            # (Several services on one host: the least alive one wins,
+            # disabled first.)
+            previous = found.get(service.host)
+            if previous is None or _RANK[state] < _RANK[previous]:
+                found[service.host] = state
+        return found
 
     def isolate(self, host):
         services = self._access.compute_services(host)

@@ -1,0 +1,87 @@
+"""The hosts the engine expects to hear from: asked of nova (its
+``nova-compute`` services, through the isolator) and of the fencer (the
+hosts it has credentials for), at start and every ``[engine]
+inventory_interval``.
+
+Each answer goes to the liveness core as an
+:class:`~freezer_dr.events.Inventory` event, through the engine's mailbox
+like any bus event: the core alone decides what it means (a host never
+heard since start, past ``[liveness] startup_grace``, whose service nova
+reports down, died while no engine ran). A source that cannot be asked is
+logged and asked again at the next interval; it never stops the engine.
+"""
+
+import logging
+import threading
+import time
+
+from freezer_dr import clock as clock_module
+from freezer_dr import events
+
+LOG = logging.getLogger(__name__)
+
+NOVA = 'nova'
+FENCER = 'fencer'
+
+
+class Poller:
+    """Asks ``isolator.services()`` and ``fencer.hosts()``; hands the
+    answers to ``deliver`` (a callable taking a list of events)."""
+
+    def __init__(self, isolator, fencer, deliver, interval,
+                 clock=clock_module.now):
+        self._isolator = isolator
+        self._fencer = fencer
+        self._deliver = deliver
+        self.interval = interval
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread = None
+        self._failing = {}
+
+    def poll_once(self):
+        """Ask every source now; return the events delivered."""
+        found = []
+        for source, ask in ((NOVA, self._nova), (FENCER, self._fenced)):
+            began = time.monotonic()
+            try:
+                hosts = ask()
+            except Exception as exc:
+                if not self._failing.get(source):
+                    LOG.error('Inventory: cannot ask %s for the expected '
+                              'hosts (%s: %s); asked again in %.0f s',
+                              source, type(exc).__name__, exc, self.interval)
+                self._failing[source] = True
+                continue
+            if self._failing.pop(source, False):
+                LOG.warning('Inventory: %s answers again', source)
+            if not hosts:
+                continue
+            LOG.debug('Inventory: %d hosts from %s in %.2f s', len(hosts),
+                      source, time.monotonic() - began)
+            found.append(events.Inventory(self._clock(), source,
+                                          tuple(sorted(hosts.items()))))
+        if found:
+            self._deliver(found)
+        return found
+
+    def _nova(self):
+        return self._isolator.services()
+
+    def _fenced(self):
+        return {host: 'unknown' for host in self._fencer.hosts()}
+
+    def start(self):
+        """Poll now, then every interval in a thread of its own."""
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='inventory')
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            self.poll_once()
+            if self._stop.wait(self.interval):
+                return
+
+    def stop(self):
+        self._stop.set()

@@ -1,0 +1,145 @@
+"""Hosts the engine expects (nova's compute services, the fencer's
+credentials) and hosts it hears: a host dead before the engine started,
+one that runs no agent, and an engine cut off from most hosts."""
+
+from freezer_dr import events
+from freezer_dr.liveness import actions as act
+from freezer_dr.liveness import states
+from freezer_dr.liveness import storm
+from tests.unit.liveness.test_core import Cloud
+
+GRACE = 30.0
+
+
+def inventory(cloud, source='nova', **hosts):
+    cloud.send(events.Inventory(cloud.now, source, tuple(sorted(
+        (name.replace('_', '-'), state) for name, state in hosts.items()))))
+
+
+def test_a_host_dead_before_start_is_declared_after_the_grace():
+    cloud = Cloud(3, startup_grace=GRACE)
+    cloud.silent.add('compute-02')
+    inventory(cloud, compute_00='up', compute_01='up', compute_02='down')
+    cloud.run(GRACE - 1)
+    assert cloud.of(act.DECLARE_DEAD) == []
+    cloud.run(2)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-02']
+    details = dict(dead[0].details)
+    assert details['evidence'] == 'nova'
+    assert details['boot_id'] is None
+    assert 'never heard since the engine started' in dead[0].reason
+    assert cloud.core.under_recovery() == [('compute-02', None)]
+
+
+def test_a_host_without_agent_that_nova_reports_up_is_reported_never_fenced():
+    cloud = Cloud(2, startup_grace=GRACE)
+    cloud.silent.add('compute-01')
+    inventory(cloud, compute_00='up', compute_01='up')
+    cloud.run(GRACE + 5)
+    for _ in range(3):          # asked again: reported once
+        inventory(cloud, compute_00='up', compute_01='up')
+        cloud.run(60)
+    assert [a.host for a in cloud.of(act.UNHEARD)] == ['compute-01']
+    assert cloud.of(act.DECLARE_DEAD) == []
+    assert cloud.core.state_of('compute-01') == states.UNKNOWN
+
+
+def test_known_only_to_the_fencer_or_disabled_in_nova_is_never_fenced():
+    cloud = Cloud(1, startup_grace=GRACE)
+    inventory(cloud, 'fencer', compute_00='unknown', compute_09='unknown')
+    inventory(cloud, compute_00='up', compute_08='disabled')
+    cloud.run(GRACE * 3)
+    assert sorted(a.host for a in cloud.of(act.UNHEARD)) == [
+        'compute-08', 'compute-09']
+    assert cloud.of(act.DECLARE_DEAD) == []
+
+
+def test_nova_reporting_down_later_declares_a_host_never_heard():
+    cloud = Cloud(2, startup_grace=GRACE)
+    cloud.silent.add('compute-01')
+    inventory(cloud, compute_00='up', compute_01='up')
+    cloud.run(GRACE + 5)
+    assert cloud.of(act.DECLARE_DEAD) == []
+    inventory(cloud, compute_00='up', compute_01='down')
+    assert [a.host for a in cloud.of(act.DECLARE_DEAD)] == ['compute-01']
+
+
+def test_a_host_heard_within_the_grace_is_watched_as_usual():
+    cloud = Cloud(2, startup_grace=GRACE)
+    inventory(cloud, compute_00='up', compute_01='down')
+    cloud.run(GRACE * 2)        # nova was late: the host heartbeats
+    assert cloud.of(act.DECLARE_DEAD) == []
+    assert cloud.of(act.UNHEARD) == []
+    assert cloud.core.state_of('compute-01') == states.UP
+
+
+def test_a_never_heard_suspect_that_heartbeats_comes_up():
+    cloud = Cloud(12, startup_grace=GRACE)
+    down = ['compute-%02d' % n for n in range(6, 12)]
+    cloud.silent.update(down)
+    inventory(cloud, **{h.replace('-', '_'): 'down' if h in down else 'up'
+                        for h in cloud.hosts})
+    cloud.run(GRACE + 2)
+    # Six never heard at once: the storm guard lets the first ones through
+    # (as for hosts dying one after the other), then holds the rest.
+    declared = [a.host for a in cloud.of(act.DECLARE_DEAD)]
+    assert 0 < len(declared) < 6
+    assert len(cloud.of(act.ALERT_STORM)) == 1
+    held = [h for h in down if h not in declared]
+    assert {cloud.core.state_of(h) for h in held} == {states.SUSPECT}
+    cloud.silent.clear()        # their agents were slow to start
+    cloud.run(5)
+    assert [a.host for a in cloud.of(act.DECLARE_DEAD)] == declared
+    assert {cloud.core.state_of(h) for h in held} == {states.UP}
+    assert cloud.of(act.STORM_CLEARED)
+
+
+def test_an_engine_hearing_too_few_hosts_declares_nobody_and_alerts_once():
+    cloud = Cloud(10, min_heard_fraction=0.6, max_failed_hosts=0,
+                  max_failed_percent=0.0)
+    cloud.run(150)
+    cut = ['compute-%02d' % n for n in range(5)]   # half the hosts
+    cloud.silent.update(cut)
+    cloud.run(60)
+    assert cloud.of(act.DECLARE_DEAD) == []
+    alerts = cloud.of(act.ALERT_STORM)
+    assert len(alerts) == 1
+    assert dict(alerts[0].details)['heard'] == 5
+    assert 'may be the one cut off' in alerts[0].reason
+    cloud.silent.clear()
+    cloud.run(10)
+    assert cloud.of(act.DECLARE_DEAD) == []
+    assert cloud.of(act.STORM_CLEARED)
+    assert set(cloud.core.states().values()) == {states.UP}
+
+
+def test_one_silent_host_is_recovered_whatever_the_fraction():
+    cloud = Cloud(1, min_heard_fraction=0.9)
+    cloud.run(150)
+    cloud.silent.add('compute-00')
+    cloud.run(10)
+    assert [a.host for a in cloud.of(act.DECLARE_DEAD)] == ['compute-00']
+
+
+def test_is_cut_off():
+    assert not storm.is_cut_off(0, 1, 0.5)     # one silent host alone
+    assert storm.is_cut_off(0, 2, 0.5)
+    assert not storm.is_cut_off(5, 5, 0.5)     # half heard: not less
+    assert storm.is_cut_off(4, 6, 0.5)
+    assert not storm.is_cut_off(0, 10, 0.0)    # disabled
+
+
+def test_inventory_events_parse_and_reject_bad_states():
+    ev = events.parse_notification(
+        'freezer-dr', events.INVENTORY,
+        events.inventory_payload('nova', {'b': 'down', 'a': 'up'}), 5.0)
+    assert ev == events.Inventory(5.0, 'nova', (('a', 'up'), ('b', 'down')))
+    try:
+        events.parse_notification(
+            'freezer-dr', events.INVENTORY,
+            {'source': 'nova', 'hosts': {'a': 'sleeping'}}, 5.0)
+    except events.MalformedMessage as exc:
+        assert 'sleeping' in str(exc)
+    else:
+        raise AssertionError('a bad state was taken')
