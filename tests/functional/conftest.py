@@ -122,6 +122,13 @@ def sqlite_url(tmp_path):
     return 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
 
 
+@pytest.fixture
+def postgresql_url():
+    """A PostgreSQL journal database of the test's own, dropped after."""
+    yield from _database('postgresql', 'fdr_pg_' + uuid.uuid4().hex[:8],
+                         None)
+
+
 # -- test plugins ------------------------------------------------------------
 
 @pytest.fixture

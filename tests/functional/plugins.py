@@ -119,6 +119,11 @@ class CountingNotifier(base.Notifier):
                              'pid': os.getpid()})
         return 'recorded'
 
+    def alert(self, alert):
+        _append('alerts', {'kind': alert.kind, 'host': alert.host,
+                           'subject': alert.subject, 'pid': os.getpid()})
+        return 'recorded'
+
 
 class FailingNotifier(base.Notifier):
     """Always fails (an SMTP server that is down)."""
