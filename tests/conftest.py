@@ -42,3 +42,24 @@ def processes(tmp_path):
     ends."""
     with helpers.Processes(tmp_path) as started:
         yield started
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault table (issue 11): each fault injected, how many times the
+    dead host was fenced, how many times an instance was evacuated, and
+    how many healthy hosts were fenced."""
+    if not helpers.FAULTS:
+        return
+    write = terminalreporter.write_line
+    write('')
+    write('fault table')
+    header = ('fault', 'host fenced', 'instance evacuated',
+              'false fencings')
+    rows = [header] + [(f, str(a), str(b), str(c))
+                       for f, a, b, c in helpers.FAULTS]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for n, row in enumerate(rows):
+        write('| ' + ' | '.join(c.ljust(w) for c, w in zip(
+            row, widths, strict=True)) + ' |')
+        if n == 0:
+            write('|' + '|'.join('-' * (w + 2) for w in widths) + '|')

@@ -139,3 +139,16 @@ class Processes:
 
     def __exit__(self, *exc):
         self.stop_all()
+
+
+#: Rows of the fault table printed at the end of the run (issue 11): one per
+#: fault a test injected, what the user would count after it.
+FAULTS = []
+
+
+def fault_row(fault, fenced, evacuated, false_fencings):
+    """Note what a fault test counted: ``fenced``: power-offs of the
+    dead host(s) at their BMC (or the fencer); ``evacuated``: evacuations
+    per instance (the most any instance had); ``false_fencings``:
+    power-offs of hosts that were not dead."""
+    FAULTS.append((fault, fenced, evacuated, false_fencings))

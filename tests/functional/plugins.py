@@ -43,6 +43,14 @@ def records(directory, name):
         return []
 
 
+def most_evacuations(directory):
+    """The most times one instance was evacuated (0: none was)."""
+    counts = {}
+    for record in records(directory, 'evacuated'):
+        counts[record['instance']] = counts.get(record['instance'], 0) + 1
+    return max(counts.values(), default=0)
+
+
 def gate(step):
     directory = plugins_dir()
     if not os.path.exists(os.path.join(directory, 'gate-' + step)):

@@ -14,10 +14,17 @@ from tests.functional import deployment
 from tests.functional import plugins
 from tests.functional.deployment import HOST
 from tests.functional.deployment import PLUGINS
+from tests.helpers import fault_row
 from tests.helpers import wait_for
 
 #: [coordination] lease of these engines, seconds.
 LEASE = 3.0
+
+
+def _kind(coordinated):
+    url, backend = coordinated
+    return backend.split(':')[0] if backend else \
+        url.split(':')[0].split('+')[0] + ' default'
 
 
 def _deployment(make_cloud, processes, coordinated, **options):
@@ -87,6 +94,9 @@ def test_two_engines_one_journal_fence_once(
         wait_for(lambda: d.recovery().status == api.DONE, 30,
                  message='the recovery done in the journal')
         assert first.alive() and second.alive()
+        fault_row('two engines, one journal (%s)' % _kind(coordinated),
+                  bmc.status()['counts']['power_off'],
+                  plugins.most_evacuations(plugin_dir), 0)
     finally:
         d.close()
 
@@ -126,6 +136,9 @@ def test_the_standby_takes_over_and_repeats_nothing(
         assert len(plugins.records(plugin_dir, 'notified')) == 1
         wait_for(lambda: d.recovery().status == api.DONE, 30,
                  message='the recovery done in the journal')
+        fault_row('leader kill -9 at isolate (%s)' % _kind(coordinated),
+                  bmc.status()['counts']['power_off'],
+                  plugins.most_evacuations(plugin_dir), 0)
     finally:
         d.close()
 
@@ -168,5 +181,8 @@ def test_a_frozen_leader_does_nothing_when_it_wakes(
         assert [n['pid'] for n in plugins.records(
             plugin_dir, 'notified')] == [second.pid]
         assert first.alive()
+        fault_row('leader SIGSTOP past its lease, SIGCONT (redis)',
+                  bmc.status()['counts']['power_off'],
+                  plugins.most_evacuations(plugin_dir), 0)
     finally:
         d.close()

@@ -6,6 +6,7 @@ started again, or a standby running beside it takes over: the host is
 powered off exactly once (counted at its BMC) and every instance evacuated
 exactly once (counted in nova's migration records)."""
 
+import os
 import signal
 import subprocess
 
@@ -16,6 +17,7 @@ from freezer_dr.journal import api
 from freezer_dr.journal import schema
 from tests.harness import cloud as harness
 from tests.helpers import command
+from tests.helpers import fault_row
 from tests.helpers import wait_for
 
 HOST = 'compute-1'
@@ -99,6 +101,25 @@ class Engine:
         return '\n'.join(e.log()[-3000:] for e in self.started)
 
 
+def _power_offs(cloud):
+    return {h.name: h.status()['counts']['power_off'] for h in cloud.hosts}
+
+
+def _fault_counts(cloud, before, victims):
+    """``(power-offs of HOST, the most evacuations of one victim, power-offs
+    of the other hosts)`` since ``before`` (:func:`_power_offs`), counted
+    at the BMCs and in nova's migration records."""
+    after = _power_offs(cloud)
+    nova = cloud.nova(version='2.53')
+    evacuations = {}
+    for m in nova.migrations.list(host=HOST):
+        if m.migration_type == 'evacuation' and m.instance_uuid in victims:
+            evacuations[m.instance_uuid] = evacuations.get(
+                m.instance_uuid, 0) + 1
+    return (after[HOST] - before[HOST], max(evacuations.values(), default=0),
+            sum(after[h] - before[h] for h in after if h != HOST))
+
+
 @pytest.mark.parametrize('step, status', [
     ('fence', api.DONE), ('isolate', api.DONE), ('evacuate', api.STARTED),
 ])
@@ -114,6 +135,7 @@ def test_killed_engine_resumes_without_repeating(
         wait_for(lambda: engine.decided('up'), 60,
                  message='the engine hears %s' % HOST)
         power_offs = cloud.host(HOST).status()['counts']['power_off']
+        before = _power_offs(cloud)
         cloud.host(HOST).kill()
 
         def reached():
@@ -146,6 +168,10 @@ def test_killed_engine_resumes_without_repeating(
         assert service.forced_down and service.status == 'disabled'
         assert service.disabled_reason.startswith('freezer-dr')
         assert harness.SERVICE_PASSWORD not in engine.logs()
+        fault_row('engine kill -9 %s %s, restarted (real nova, %s)' % (
+            'in' if status == api.STARTED else 'after', step,
+            db_url.split(':')[0].split('+')[0]),
+            *_fault_counts(cloud, before, victims))
     finally:
         engine.db.dispose()
 
@@ -188,6 +214,7 @@ def test_the_standby_takes_over_a_killed_leader(
             wait_for(lambda e=started: engine.decided('up', e), 60,
                      message='%s hears %s' % (started.name, HOST))
         power_offs = cloud.host(HOST).status()['counts']['power_off']
+        before = _power_offs(cloud)
         mails_before = len(mail.messages)
         cloud.host(HOST).kill()
 
@@ -217,5 +244,68 @@ def test_the_standby_takes_over_a_killed_leader(
         assert len([m for m in sent
                     if m['to'] == [harness.ADMIN_EMAIL]]) == 1
         assert standby.alive()
+        fault_row('leader kill -9 %s %s, standby takes over (real nova)'
+                  % ('in' if status == api.STARTED else 'after', step),
+                  *_fault_counts(cloud, before, victims))
+    finally:
+        engine.db.dispose()
+
+
+def test_a_host_dead_before_the_engine_started_is_recovered(
+        cloud_hosts, processes, tmp_path):
+    """No engine runs when compute-1 dies; nova notices (its service goes
+    down after nova's own service_down_time). The engine started then
+    learns the hosts from nova and from its fencer's credentials: compute-1,
+    never heard and down in nova, is recovered; compute-3, whose agent was
+    stopped but whose nova-compute runs (up in nova), is reported and never
+    powered off."""
+    cloud = cloud_hosts
+    servers = cloud.boot(3, 'demo-a', hosts=[HOST, 'compute-2'])
+    victims = sorted(s.id for s in servers
+                     if getattr(s, 'OS-EXT-SRV-ATTR:host') == HOST)
+    no_agent = cloud.host('compute-3')
+    before = _power_offs(cloud)
+    os.killpg(no_agent.pids()['freezer-dr-agent'], signal.SIGKILL)
+    cloud.host(HOST).kill()
+    nova = cloud.nova(version='2.53')
+
+    def down_in_nova():
+        return [s.state for s in nova.services.list(
+            host=HOST, binary='nova-compute')] == ['down']
+    # (nova's service_down_time: 60 s by default.)
+    wait_for(down_in_nova, 150, interval=1.0,
+             message='nova to report %s down' % HOST)
+    engine = Engine(cloud, processes, tmp_path,
+                    'sqlite:///%s' % (tmp_path / 'journal.sqlite'),
+                    engine={'inventory_interval': 2},
+                    liveness={'startup_grace': 5})
+    try:
+        engine.start()
+        wait_for(lambda: engine.steps()[0] is not None and
+                 engine.steps()[0].status == api.DONE, 180,
+                 message='the recovery of %s done\n%s' % (HOST,
+                                                          engine.logs()))
+        dead = engine.decided('declare_dead')
+        assert len(dead) == 1
+        assert dead[0]['evidence'] == 'nova'
+        assert 'never heard since the engine started' in dead[0]['reason']
+        assert cloud.host(HOST).power == 'off'
+        evacuations = [m for m in nova.migrations.list(host=HOST)
+                       if m.migration_type == 'evacuation']
+        assert sorted(m.instance_uuid for m in evacuations) == victims
+        for server_id in victims:
+            now = nova.servers.get(server_id)
+            assert now.status == 'ACTIVE'
+            assert getattr(now, 'OS-EXT-SRV-ATTR:host') != HOST
+        decided = engine_module.decisions_from_file(engine.decisions)
+        unheard = [d for d in decided if d['action'] == 'unheard']
+        assert [d['host'] for d in unheard] == [no_agent.name]
+        assert unheard[0]['nova_state'] == 'up'
+        assert not [d for d in decided if d['host'] == no_agent.name and
+                    d['action'] in ('suspect', 'declare_dead')]
+        counted = _fault_counts(cloud, before, victims)
+        assert counted == (1, 1, 0)
+        fault_row('no engine when a host died; another runs no agent '
+                  '(real nova)', *counted)
     finally:
         engine.db.dispose()

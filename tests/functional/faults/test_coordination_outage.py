@@ -13,6 +13,7 @@ from tests.functional import plugins
 from tests.functional.deployment import HOST
 from tests.functional.deployment import PLUGINS
 from tests.functional.deployment import WINDOW
+from tests.helpers import fault_row
 from tests.helpers import wait_for
 from tests.peers import redis as redis_peer
 
@@ -58,5 +59,11 @@ def test_no_fencing_without_the_backend_and_recovery_after(
         assert d.journal.leader()[0] == 2
         assert bmc.status()['counts']['power_off'] == 1
         assert len(plugins.records(plugin_dir, 'evacuate-calls')) == 1
+        alerts = plugins.records(plugin_dir, 'alerts')
+        assert [a['kind'] for a in alerts] == ['leadership_lost']
+        fault_row('coordination backend stopped while a host dies',
+                  bmc.status()['counts']['power_off'],
+                  plugins.most_evacuations(plugin_dir), 0)
     finally:
         d.close()
+

@@ -13,6 +13,7 @@ from tests.functional import deployment
 from tests.functional import plugins
 from tests.functional.deployment import HOST
 from tests.functional.deployment import PLUGINS
+from tests.helpers import fault_row
 from tests.helpers import wait_for
 
 #: [coordination] lease of the engine, seconds.
@@ -58,5 +59,14 @@ def test_a_host_that_dies_while_the_journal_is_cut_is_recovered_after(
         assert bmc.status()['counts']['power_off'] == 1
         assert len(plugins.records(plugin_dir, 'evacuate-calls')) == 1
         assert len(plugins.records(plugin_dir, 'notified')) == 1
+        # The administrators were told the decision waited (or that the
+        # engine stopped leading, the journal holding its epoch).
+        kinds = {a['kind'] for a in plugins.records(plugin_dir, 'alerts')}
+        assert kinds and kinds <= {'decision_kept', 'leadership_lost'}, \
+            kinds
+        fault_row('journal cut %.0f s while a host dies' % OUTAGE,
+                  bmc.status()['counts']['power_off'],
+                  plugins.most_evacuations(plugin_dir), 0)
     finally:
         d.close()
+
