@@ -210,6 +210,24 @@ class Leadership:
         return (self._epoch is not None and self._renewed is not None and
                 self._clock() - self._renewed <= self.lease)
 
+    # (The interface engines that share the hosts have too: see
+    # Partitions. A lone leader owns every host.)
+
+    def owns(self, host):
+        """Whether this engine may act on ``host`` (None: speak for the
+        engines, e.g. alert the administrators): it leads."""
+        return self.leads()
+
+    def token(self, host):
+        """The fencing token of ``host``'s journal writes: the epoch."""
+        return self.epoch
+
+    @property
+    def generation(self):
+        """Changes each time this engine gains hosts to act on (None while
+        it acts on none): here, its epoch."""
+        return self.epoch
+
     # --- life ------------------------------------------------------------
 
     def load(self):
@@ -244,8 +262,11 @@ class Leadership:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.lease)
+        epoch = self._epoch
         self._step_down('the engine stops')
         self._discard(self._coordinator)
+        if epoch is not None:
+            _resign(self._journal, epoch=epoch)
 
     def _new_coordinator(self):
         """A fresh coordinator (and lock object); the old one is stopped
@@ -387,3 +408,273 @@ class Leadership:
                     self.on_lost(why)
                 except Exception:
                     LOG.exception('Leadership: on_lost failed')
+
+
+def _resign(journal, **whose):
+    try:
+        journal.resign(**whose)
+    except Exception as exc:    # (the journal down: the lease tells)
+        LOG.warning('Could not note in the journal that this engine stops: '
+                    '%s: %s', type(exc).__name__, exc)
+
+
+GROUP_NAME = b'freezer-dr-engines'
+#: The key whose owner on the ring speaks for all the engines (alerts).
+SPEAKER_KEY = b'freezer-dr'
+
+
+class Partitions:
+    """Engines that share the hosts (``[coordination] partitions``): every
+    engine is a member of one tooz group, and each host belongs to the
+    member that tooz's consistent hash ring over the members gives it.
+
+    Each tick (a quarter of the lease) the engine heartbeats its
+    membership, reads the members, and claims in the journal the hosts the
+    ring now gives it (:meth:`Journal.claim
+    <freezer_dr.journal.api.Journal.claim>`: each claim takes the host's
+    next epoch, so the previous owner's writes are refused from then on);
+    hosts the ring gives to another member are dropped at once, and hosts
+    the journal says another engine claimed are dropped too. An engine
+    that could not tick for :attr:`lapse` (two thirds of the lease, less
+    than the backend's membership expiry, the lease) acts on nothing, by
+    its own clock: by the time the others see it gone and claim its hosts,
+    it has stopped.
+
+    :ivar known: the hosts to share (a frozenset the engine thread
+        replaces as its core learns hosts).
+    :ivar changed: set each time this engine gains hosts or stops acting.
+    """
+
+    def __init__(self, journal, url, member_id, lease, clock=time.monotonic):
+        self._journal = journal
+        self.url = url
+        self.member_id = member_id
+        self.lease = lease
+        self.lapse = lease * 2.0 / 3.0
+        self.known = frozenset()
+        self.changed = threading.Event()
+        self.on_lost = None
+        self._clock = clock
+        self._coordinator = None
+        self._joined = False
+        self._members = None
+        self._ring = None
+        self._claims = {}
+        self._generation = 0
+        self._renewed = None
+        self._mutex = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self._caller = _Caller()
+
+    def _backend(self, function, *args):
+        return self._caller.call(self.lease / 3.0, function, *args)
+
+    # --- what the engine asks (any thread) ---------------------------------
+
+    def _acting(self):
+        return self._renewed is not None and \
+            self._clock() - self._renewed <= self.lapse
+
+    def leads(self):
+        """Whether this engine acts at all now (it ticked within
+        :attr:`lapse`)."""
+        with self._mutex:
+            return self._acting()
+
+    def owns(self, host):
+        """Whether this engine may act on ``host`` now; None: whether it
+        speaks for all the engines (the ring's owner of SPEAKER_KEY)."""
+        with self._mutex:
+            if not self._acting():
+                return False
+            if host is None:
+                return self._ring is not None and self._ring.get_nodes(
+                    SPEAKER_KEY) == {self.member_id.encode()}
+            return host in self._claims
+
+    def token(self, host):
+        """The :class:`~freezer_dr.journal.api.HostToken` of ``host``
+        (None when this engine does not own it)."""
+        with self._mutex:
+            if not self._acting() or host not in self._claims:
+                return None
+            return journal_api.HostToken(host, self._claims[host])
+
+    @property
+    def generation(self):
+        with self._mutex:
+            return self._generation if self._acting() else None
+
+    @property
+    def epoch(self):
+        return self.generation
+
+    def owned(self):
+        """The hosts this engine owns now, sorted."""
+        with self._mutex:
+            return sorted(self._claims) if self._acting() else []
+
+    def check(self, token):
+        """Right before an irreversible act on ``token.host``: this engine
+        still acts, still owns the host with that epoch, and the journal
+        agrees (a fenced write).
+
+        :raises journal_api.Deposed: it does not.
+        """
+        with self._mutex:
+            ok = token is not None and self._acting() and \
+                self._claims.get(token.host) == token.epoch
+        if ok and self._journal.renew(token):
+            return
+        if token is not None:
+            with self._mutex:
+                if self._claims.get(token.host) == token.epoch:
+                    del self._claims[token.host]
+        raise journal_api.Deposed('this engine (%s) no longer owns %s' % (
+            self.member_id, token.host if token else 'the host'))
+
+    # --- life ------------------------------------------------------------
+
+    def load(self):
+        """Load the backend's tooz driver.
+
+        :raises ValueError: no tooz driver for the URL, or one without
+            groups.
+        """
+        scheme = parse.urlsplit(self.url).scheme
+        if scheme.split('+')[0] not in GROUP_BACKENDS:
+            raise ValueError(
+                '[coordination] partitions needs a backend with group '
+                'membership (%s), not %s: set [coordination] backend_url'
+                % (', '.join(sorted(GROUP_BACKENDS)), scheme))
+        from tooz import coordination as tooz_coordination
+        try:
+            self._coordinator = tooz_coordination.get_coordinator(
+                self.url, self.member_id.encode())
+        except Exception as exc:
+            raise ValueError('[coordination] backend_url %s: %s: %s' % (
+                where(self.url), type(exc).__name__, exc)) from None
+
+    def start(self):
+        if self._coordinator is None:
+            self.load()
+        self.tick()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='partitions')
+        self._thread.start()
+
+    def stop(self):
+        """Leave the group: the others take this engine's hosts at their
+        next tick."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.lease)
+        with self._mutex:
+            self._renewed = None
+            self._claims.clear()
+        _resign(self._journal, holder=self.member_id)
+        coordinator = self._coordinator
+        if coordinator is not None and self._joined:
+            try:
+                self._backend(lambda: coordinator.leave_group(
+                    GROUP_NAME).get())
+            except Exception as exc:
+                LOG.warning('Partitions: leaving the group: %s: %s',
+                            type(exc).__name__, exc)
+        if coordinator is not None:
+            try:
+                self._backend(coordinator.stop)
+            except Exception:
+                pass
+
+    def _run(self):
+        while not self._stop.wait(self.lease / 4.0):
+            self.tick()
+
+    def tick(self):
+        """Heartbeat, read the members, claim and drop hosts; False when
+        the backend or the journal failed."""
+        from tooz import coordination as tooz_coordination
+        from tooz import hashring
+        began = self._clock()
+        was_acting = self.leads()
+        try:
+            coordinator = self._coordinator
+            if not coordinator.is_started:
+                self._backend(coordinator.start, False)
+                self._joined = False
+            if not self._joined:
+                self._join(tooz_coordination)
+            self._backend(coordinator.heartbeat)
+            members = self._backend(
+                lambda: coordinator.get_members(GROUP_NAME).get())
+            me = self.member_id.encode()
+            if me not in members:
+                self._joined = False
+                raise RuntimeError('this engine is no longer a member')
+            if members != self._members:
+                LOG.warning('Partitions: %d engines share the hosts: %s',
+                            len(members), ', '.join(sorted(
+                                m.decode() for m in members)))
+                self._members = members
+                ring = hashring.HashRing(members)
+            else:
+                ring = self._ring
+            mine = {h for h in self.known
+                    if ring.get_nodes(h.encode()) == {me}}
+            held = self._journal.held_by(self.member_id)
+            with self._mutex:
+                self._ring = ring
+                for host in list(self._claims):
+                    if host not in mine or held.get(host) != \
+                            self._claims[host]:
+                        del self._claims[host]
+                wanted = mine - set(self._claims)
+            if wanted:
+                taken = self._journal.claim(self.member_id, wanted)
+                with self._mutex:
+                    self._claims.update(taken)
+                    self._generation += 1
+                LOG.warning('Partitions: %s owns %d hosts now (%d new)',
+                            self.member_id, len(self._claims), len(taken))
+                self.changed.set()
+            with self._mutex:
+                self._renewed = began
+            if not was_acting:
+                self.changed.set()
+            return True
+        except Exception as exc:
+            LOG.error('Partitions: backend %s or journal: %s: %s',
+                      where(self.url), type(exc).__name__, exc)
+            if was_acting and not self.leads():
+                self._lost('not renewed for %.1f s' % self.lapse)
+            return False
+
+    def _join(self, tooz_coordination):
+        coordinator = self._coordinator
+        try:
+            self._backend(lambda: coordinator.create_group(GROUP_NAME).get())
+        except tooz_coordination.GroupAlreadyExist:
+            pass
+        try:
+            self._backend(lambda: coordinator.join_group(GROUP_NAME).get())
+        except tooz_coordination.MemberAlreadyExist:
+            pass
+        self._joined = True
+        LOG.warning('Partitions: %s joined the engines (backend %s, lease '
+                    '%.1f s)', self.member_id, where(self.url), self.lease)
+
+    def _lost(self, why):
+        LOG.error('Partitions: %s stops acting: %s', self.member_id, why)
+        self.changed.set()
+        if self.on_lost is not None and not self._stop.is_set():
+            try:
+                self.on_lost(why)
+            except Exception:
+                LOG.exception('Partitions: on_lost failed')
+
+
+#: tooz backends with group membership.
+GROUP_BACKENDS = frozenset(('redis', 'rediss', 'etcd3', 'zookeeper',
+                            'kazoo', 'memcached'))

@@ -124,6 +124,7 @@ class Engine:
         self.counters = mailbox.counters
         self._runner = runner
         self._leadership = leadership
+        self._shares_hosts = hasattr(leadership, 'known')
         self._hearing = bus.Hearing(hearing, deaf_after)
         self._sources = tuple(sources)
         self._tick = tick_interval
@@ -199,6 +200,10 @@ class Engine:
         self._apply_until(horizon)
         self._carry_out(self.core.advance(horizon))
         self._horizon = max(horizon, self._horizon)
+        if self._shares_hosts and \
+                self.core.host_count() != len(self._leadership.known):
+            # (Engines sharing the hosts: the hosts to share.)
+            self._leadership.known = frozenset(self.core.states())
 
     def _run_posted(self):
         posted = self._posted
@@ -265,7 +270,7 @@ class Engine:
             if self._decisions is not None:
                 decision = action.as_dict()
                 if self._leadership is not None and \
-                        not self._leadership.leads():
+                        not self._leadership.owns(action.host):
                     decision['standby'] = True
                 self._decisions.write(act.format_json(decision) + '\n')
                 self._decisions.flush()

@@ -93,7 +93,9 @@ def make_runner(conf, mailbox):
     rc = conf.recovery
     flow = factory.build_workflow(conf, journal)
     factory.check_workflow(flow)
-    leadership = coordination.Leadership(
+    kind = coordination.Partitions if conf.coordination.partitions \
+        else coordination.Leadership
+    leadership = kind(
         journal, coordination.backend_from_conf(conf),
         coordination.member_from_conf(conf), conf.coordination.lease)
     leadership.load()

@@ -11,6 +11,10 @@ a host once until an operator re-arms it (``freezer-dr-manage host
 rearm``), so running the command again does not fence it again, and a
 failed recovery is run again only after ``freezer-dr-manage recovery
 retry``.
+
+Its journal writes are not fenced (it holds no leadership), so it refuses
+to run while a freezer-dr-engine acts on the same journal (one renewed its
+leadership or its hosts within twice ``[coordination] lease``).
 """
 
 import sys
@@ -54,7 +58,8 @@ def main(argv=None):
     CONF.set_default('use_stderr', True)
     try:
         cmd.prepare(sys.argv[1:] if argv is None else argv,
-                           'freezer-dr', groups=('recovery', 'database'))
+                           'freezer-dr', groups=('recovery', 'database',
+                                                 'coordination'))
         monitor = factory.load_driver(drivers.MONITORS,
                                       CONF.recovery.monitor, CONF)
         monitor.validate()
@@ -82,6 +87,22 @@ def main(argv=None):
     except Exception as exc:
         sys.stderr.write('freezer-dr: cannot open the journal: %s: %s\n'
                          % (type(exc).__name__, exc))
+        return 1
+    within = 2 * CONF.coordination.lease
+    try:
+        engines = journal.active_engines(within)
+    except Exception as exc:
+        sys.stderr.write('freezer-dr: cannot read the journal: %s: %s\n'
+                         % (type(exc).__name__, exc))
+        return 1
+    if engines:
+        # Its writes are not fenced: beside an engine, both would fence.
+        sys.stderr.write(
+            'freezer-dr: refused: freezer-dr-engine %s acts on this journal '
+            '(renewed %.1f s ago, within 2 x [coordination] lease): the '
+            'engines recover the failed hosts; stop them to use the '
+            'one-shot command\n' % (', '.join(sorted(engines)),
+                                     min(engines.values())))
         return 1
     print('Failed nodes: %s' % ', '.join(hosts))
     failures = 0

@@ -35,6 +35,20 @@ opts = [
                       'connection does, which for a leader host that lost '
                       'power is when the database notices (TCP keepalive): '
                       'prefer redis, etcd3 or zookeeper across hosts.'),
+    cfg.BoolOpt('partitions',
+                default=False,
+                help='Every engine is active, for the hosts that tooz\'s '
+                     'consistent hash ring over the engines gives it '
+                     '(for clouds one engine cannot hold), instead of one '
+                     'leader and standbys. Needs a backend with group '
+                     'membership in backend_url (redis, etcd3, zookeeper). '
+                     'Each host\'s owner takes the host\'s next epoch in '
+                     'the journal (table owners, every term kept in '
+                     'ownership_terms), which every write of its recovery '
+                     'checks; an engine that could not renew its '
+                     'membership for two thirds of the lease acts on '
+                     'nothing, and the others take its hosts once the '
+                     'backend expires it (the lease).'),
     cfg.StrOpt('member_id',
                sample_default='<host name>-<pid>',
                help='This engine\'s name in the coordination backend and '

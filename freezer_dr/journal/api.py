@@ -35,6 +35,22 @@ STEP_FINAL = frozenset((DONE, SKIPPED))
 ENGINE_ROLE = 'engine'
 
 
+class HostToken(typing.NamedTuple):
+    """The fencing token of one host's owner when engines share the hosts
+    (``[coordination] partitions``): writes of that host's recovery check
+    ``epoch`` against ``owners``, not the lone leader's ``leadership``."""
+
+    host: str
+    epoch: int
+
+
+class OwnershipTerm(typing.NamedTuple):
+    host: str
+    epoch: int
+    holder: str
+    began_at: float
+
+
 class Deposed(Exception):
     """This engine no longer leads: its epoch is not the journal's current
     one, or its leadership could not be renewed. Nothing may be done in
@@ -68,6 +84,11 @@ class StepRecord(typing.NamedTuple):
     finished_at: typing.Optional[float]
 
 
+def _number(epoch):
+    """The epoch a row keeps: a lone leader's, or a host owner's."""
+    return epoch.epoch if isinstance(epoch, HostToken) else epoch
+
+
 def _recovery(row, created=False):
     return RecoveryRecord(row.id, row.host, row.incarnation, row.status,
                           row.reason, row.created_at, row.updated_at,
@@ -82,6 +103,8 @@ class Journal:
         self._recoveries = models.Recovery.__table__
         self._steps = models.Step.__table__
         self._leadership = models.Leadership.__table__
+        self._owners = models.Owner.__table__
+        self._terms = models.OwnershipTerm.__table__
 
     # --- leadership ----------------------------------------------------
 
@@ -111,16 +134,124 @@ class Journal:
                 lead.c.name == role)).one()
         return row.epoch, row.holder, row.renewed_at
 
+    # --- host owners (engines that share the hosts) ------------------------
+
+    def claim(self, holder, hosts):
+        """``holder`` becomes the owner of each of ``hosts``: return
+        ``{host: epoch}``, each the next epoch of that host (its previous
+        owner's writes are refused from now on). One transaction; every
+        term is kept in ``ownership_terms``."""
+        owners, terms = self._owners, self._terms
+        now = self._clock()
+        hosts = sorted(set(hosts))
+        for _ in range(3):
+            try:
+                with self._engine.begin() as conn:
+                    known = dict(conn.execute(sa.select(
+                        owners.c.host, owners.c.epoch).where(
+                            owners.c.host.in_(hosts))).all()) if hosts \
+                        else {}
+                    taken = {}
+                    for host in hosts:
+                        if host in known:
+                            conn.execute(owners.update().where(
+                                owners.c.host == host).values(
+                                    epoch=owners.c.epoch + 1, holder=holder,
+                                    claimed_at=now, renewed_at=now))
+                            taken[host] = conn.execute(sa.select(
+                                owners.c.epoch).where(
+                                    owners.c.host == host)).scalar_one()
+                        else:
+                            conn.execute(owners.insert().values(
+                                host=host, epoch=1, holder=holder,
+                                claimed_at=now, renewed_at=now))
+                            taken[host] = 1
+                        conn.execute(terms.insert().values(
+                            host=host, epoch=taken[host], holder=holder,
+                            began_at=now))
+                    return taken
+            except sa_exc.IntegrityError:
+                continue    # (another engine claimed a new host meanwhile)
+        raise RuntimeError('hosts %s can be neither claimed nor read'
+                           % ', '.join(hosts[:5]))
+
+    def held_by(self, holder):
+        """``{host: epoch}`` of the hosts ``holder`` owns now, each noted
+        as renewed now (the owner is alive: see :meth:`active_engines`)."""
+        owners = self._owners
+        with self._engine.begin() as conn:
+            conn.execute(owners.update().where(
+                owners.c.holder == holder).values(renewed_at=self._clock()))
+            return dict(conn.execute(sa.select(
+                owners.c.host, owners.c.epoch).where(
+                    owners.c.holder == holder)).all())
+
+    def resign(self, epoch=None, holder=None):
+        """A stopping engine says it acts no more (the one-shot command
+        may run): its leadership, if ``epoch`` is still the current one,
+        and the hosts ``holder`` owns are no longer renewed. Who held
+        them stays written."""
+        with self._engine.begin() as conn:
+            if epoch is not None:
+                lead = self._leadership
+                conn.execute(lead.update().where(
+                    lead.c.name == ENGINE_ROLE,
+                    lead.c.epoch == epoch).values(renewed_at=None))
+            if holder is not None:
+                owners = self._owners
+                conn.execute(owners.update().where(
+                    owners.c.holder == holder).values(renewed_at=None))
+
+    def active_engines(self, within):
+        """``{holder: seconds since it last renewed}`` of the engines that
+        renewed their leadership, or their hosts' ownership, within the
+        last ``within`` seconds (journal time)."""
+        now = self._clock()
+        lead, owners = self._leadership, self._owners
+        found = {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(lead.c.holder, lead.c.renewed_at)
+                                .where(lead.c.renewed_at >= now - within,
+                                       lead.c.holder != '')).all()
+            rows += conn.execute(sa.select(
+                owners.c.holder, sa.func.max(owners.c.renewed_at)).where(
+                    owners.c.renewed_at >= now - within).group_by(
+                        owners.c.holder)).all()
+        for holder, renewed in rows:
+            age = max(0.0, now - renewed)
+            found[holder] = min(age, found.get(holder, age))
+        return found
+
+    def owners(self):
+        """``{host: (epoch, holder)}`` of every owned host."""
+        owners = self._owners
+        with self._engine.connect() as conn:
+            return {row.host: (row.epoch, row.holder) for row in
+                    conn.execute(sa.select(owners)).all()}
+
+    def terms(self, host=None):
+        """Every ownership term (of ``host``), in the order they began."""
+        terms = self._terms
+        query = sa.select(terms).order_by(terms.c.id)
+        if host is not None:
+            query = query.where(terms.c.host == host)
+        with self._engine.connect() as conn:
+            return [OwnershipTerm(r.host, r.epoch, r.holder, r.began_at)
+                    for r in conn.execute(query).all()]
+
     def _fenced(self, conn, epoch, role=ENGINE_ROLE, raise_=True):
         """In the transaction of ``conn``: check that ``epoch`` is current
-        (None: an unfenced writer), holding the leadership row's lock until
-        the transaction ends.
+        (None: an unfenced writer; a :class:`HostToken`: the host's owner's
+        epoch), holding the leadership (or owner) row's lock until the
+        transaction ends.
 
         :raises Deposed: when it is not (unless ``raise_`` is false: then
             return False).
         """
         if epoch is None:
             return True
+        if isinstance(epoch, HostToken):
+            return self._owner_fenced(conn, epoch, raise_)
         lead = self._leadership
         if conn.execute(lead.update().where(
                 lead.c.name == role, lead.c.epoch == epoch).values(
@@ -132,6 +263,22 @@ class Journal:
             lead.c.name == role)).scalar_one()
         raise Deposed('epoch %s is stale: the journal\'s leader is at epoch '
                       '%s' % (epoch, current))
+
+    def _owner_fenced(self, conn, token, raise_):
+        owners = self._owners
+        if conn.execute(owners.update().where(
+                owners.c.host == token.host,
+                owners.c.epoch == token.epoch).values(
+                    renewed_at=self._clock())).rowcount:
+            return True
+        if not raise_:
+            return False
+        current = conn.execute(sa.select(owners.c.epoch, owners.c.holder)
+                               .where(owners.c.host == token.host)).first()
+        raise Deposed('epoch %s of host %s is stale: %s' % (
+            token.epoch, token.host, 'its owner is %s at epoch %s'
+            % (current.holder, current.epoch) if current else
+            'nobody owns it'))
 
     # --- recoveries ----------------------------------------------------
 
@@ -157,11 +304,12 @@ class Journal:
                         conn.execute(recoveries.insert().values(
                             host=host, incarnation=incarnation,
                             status=RUNNING, reason=reason, created_at=now,
-                            updated_at=now, epoch=epoch))
+                            updated_at=now, epoch=_number(epoch)))
                         created = True
-                    elif epoch is not None and row.epoch != epoch:
+                    elif epoch is not None and row.epoch != _number(epoch):
                         conn.execute(recoveries.update().where(
-                            recoveries.c.id == row.id).values(epoch=epoch))
+                            recoveries.c.id == row.id).values(
+                                epoch=_number(epoch)))
                     row = conn.execute(sa.select(recoveries).where(
                         *where)).one()
                 return _recovery(row, created)
@@ -207,11 +355,13 @@ class Journal:
                         conn.execute(steps.insert().values(
                             recovery_id=recovery_id, name=name,
                             status=STARTED, attempts=1, detail='',
-                            started_at=now, finished_at=None, epoch=epoch))
+                            started_at=now, finished_at=None,
+                            epoch=_number(epoch)))
                     else:
                         conn.execute(steps.update().where(*where).values(
                             status=STARTED, attempts=steps.c.attempts + 1,
-                            started_at=now, finished_at=None, epoch=epoch))
+                            started_at=now, finished_at=None,
+                            epoch=_number(epoch)))
                 return None
             except sa_exc.IntegrityError:
                 pass        # (an unfenced writer inserted it meanwhile)
@@ -296,7 +446,7 @@ class Journal:
                 steps.c.recovery_id == recovery_id,
                 steps.c.name == name).values(
                     status=status, detail=detail,
-                    finished_at=self._clock(), epoch=epoch))
+                    finished_at=self._clock(), epoch=_number(epoch)))
             self._touch(conn, recovery_id)
 
     def finish(self, recovery_id, status, epoch=None):

@@ -76,3 +76,33 @@ class Leadership(Base):
                        server_default='')
     elected_at = sa.Column(sa.Double, nullable=True)
     renewed_at = sa.Column(sa.Double, nullable=True)
+
+
+class Owner(Base):
+    """The current owner of one host when engines share the hosts
+    (``[coordination] partitions``): its epoch only grows; a write of the
+    host's recovery carries the writer's epoch and is refused when it is
+    not the current one."""
+
+    __tablename__ = 'owners'
+
+    host = sa.Column(sa.String(255), primary_key=True)
+    epoch = sa.Column(sa.Integer, nullable=False)
+    holder = sa.Column(sa.String(255), nullable=False, index=True)
+    claimed_at = sa.Column(sa.Double, nullable=False)
+    renewed_at = sa.Column(sa.Double, nullable=True)
+
+
+class OwnershipTerm(Base):
+    """Every term of every host's ownership: who owned it from when, under
+    which epoch (one holder per epoch)."""
+
+    __tablename__ = 'ownership_terms'
+    __table_args__ = (sa.UniqueConstraint('host', 'epoch',
+                                          name='uniq_terms_host_epoch'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    epoch = sa.Column(sa.Integer, nullable=False)
+    holder = sa.Column(sa.String(255), nullable=False)
+    began_at = sa.Column(sa.Double, nullable=False)

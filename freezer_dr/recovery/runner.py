@@ -146,7 +146,7 @@ class RecoveryRunner:
         elif action.kind == act.ALERT_STORM:
             LOG.error('Storm guard: %s. Automatic recovery is stopped; the '
                       'administrators must act.', action.reason)
-            if self.leads():
+            if self.owns(None):
                 self.alerts.raise_alert(
                     'storm', 'storm guard: automatic recovery stopped',
                     action.reason + '. Hosts that stay silent are not '
@@ -165,10 +165,17 @@ class RecoveryRunner:
         """Whether this engine may act (it leads, or runs alone)."""
         return self._leadership is None or self._leadership.leads()
 
+    def owns(self, host):
+        """Whether this engine may act on ``host`` (None: speak for the
+        engines): it leads (or runs alone), or owns the host when engines
+        share the hosts."""
+        return self._leadership is None or self._leadership.owns(host)
+
     def _start(self, host, incarnation, reason):
-        if not self.leads():
-            LOG.info('Not leading: the recovery of %s is left to the leader '
-                     '(this engine, if it is elected) (%s)', host, reason)
+        if not self.owns(host):
+            LOG.info('Not leading for %s: its recovery is left to the '
+                     'engine that does (this one, if it becomes it) (%s)',
+                     host, reason)
             return
         if host in self._running:
             LOG.info('Recovery of %s: already under way (incarnation %s)',
@@ -188,9 +195,10 @@ class RecoveryRunner:
         began = time.monotonic()
         leadership = self._leadership
         try:
-            epoch = None if leadership is None else leadership.epoch
+            epoch = None if leadership is None else leadership.token(host)
             if leadership is not None and epoch is None:
-                raise journal_api.Deposed('this engine no longer leads')
+                raise journal_api.Deposed('this engine no longer leads for '
+                                          '%s' % host)
             outcome = self._flow.run(
                 host, incarnation, reason,
                 progress=lambda step, status: post(functools.partial(
@@ -355,7 +363,7 @@ class RecoveryRunner:
     def _follow_leadership(self):
         # (Epochs, not a yes/no: a step down and a re-election between two
         # looks is a new term all the same.)
-        epoch = self._leadership.epoch
+        epoch = self._leadership.generation
         if epoch == self._led:
             return
         self._led = epoch
@@ -382,7 +390,7 @@ class RecoveryRunner:
         of that incarnation ended: then the core catches up instead, and a
         re-armed host goes back to service."""
         for host, incarnation in engine.core.under_recovery():
-            if host in self._running:
+            if host in self._running or not self.owns(host):
                 continue
             record = latest.get(host)
             same = record is not None and incarnation is not None and \

@@ -164,7 +164,8 @@ class SwitchFencer(base.Fencer):
 
     def fence(self, host):
         failing = os.path.exists(os.path.join(plugins_dir(), 'power-fails'))
-        _append('fenced', {'host': host, 'confirmed': not failing})
+        _append('fenced', {'host': host, 'confirmed': not failing,
+                           'pid': os.getpid()})
         if failing:
             return base.FenceResult(host, False, 'test BMC does not answer')
         return base.FenceResult(host, True, 'power off read back (test)')

@@ -164,3 +164,30 @@ def test_racing_engines_share_one_fence_budget(url, journal):
         e.dispose()
     assert sorted(results, key=str) == [None, None] + [api.HELD] * 4
     assert journal.fences_since(0.0) == 2
+
+
+def test_host_owners_fence_each_hosts_writes(journal):
+    """Engines that share the hosts: each claim takes the host's next
+    epoch; the previous owner's writes of that host are refused, the
+    writes of other hosts are not; every term is kept."""
+    first = journal.claim('engine-a', ['compute-o1', 'compute-o2'])
+    assert first == {'compute-o1': 1, 'compute-o2': 1}
+    token = api.HostToken('compute-o1', 1)
+    rec = journal.begin('compute-o1', 'boot', 'dead', epoch=token)
+    assert journal.step_started(rec.id, 'fence', epoch=token) is None
+    assert journal.claim('engine-b', ['compute-o1']) == {'compute-o1': 2}
+    with pytest.raises(api.Deposed) as deposed:
+        journal.step_finished(rec.id, 'fence', api.DONE, epoch=token)
+    assert 'engine-b' in str(deposed.value)
+    assert not journal.renew(token)
+    # The other host is still engine-a's.
+    assert journal.renew(api.HostToken('compute-o2', 1))
+    new = api.HostToken('compute-o1', 2)
+    journal.step_finished(rec.id, 'fence', api.DONE, epoch=new)
+    assert journal.held_by('engine-a') == {'compute-o2': 1}
+    assert journal.held_by('engine-b') == {'compute-o1': 2}
+    assert journal.owners() == {'compute-o1': (2, 'engine-b'),
+                                'compute-o2': (1, 'engine-a')}
+    assert [(t.host, t.epoch, t.holder) for t in journal.terms()] == [
+        ('compute-o1', 1, 'engine-a'), ('compute-o2', 1, 'engine-a'),
+        ('compute-o1', 2, 'engine-b')]

@@ -2,11 +2,14 @@
 evacuate → notify through the same workflow and journal as the engine
 (test plugins count what is done)."""
 
+import signal
 import subprocess
 
+from tests.functional import deployment
 from tests.functional import plugins
 from tests.functional.deployment import PLUGINS
 from tests.helpers import command
+from tests.helpers import wait_for
 
 
 def _run(conf, *args):
@@ -75,3 +78,30 @@ def test_oneshot_recovers_each_failed_host_once(tmp_path, monkeypatch,
     retried = _run(conf, 'freezer-dr')
     assert retried.returncode == 0, retried.stdout + retried.stderr
     assert 'c-3: recovered' in retried.stdout
+
+
+def test_oneshot_refuses_to_act_beside_an_engine(
+        make_cloud, processes, monkeypatch, plugin_dir, sqlite_url):
+    """Its writes are not fenced: while a freezer-dr-engine leads the same
+    journal, the one-shot command fences nothing and says why; once the
+    engine stopped, it runs."""
+    d = deployment.Deployment(
+        make_cloud, processes, sqlite_url, PLUGINS + 'SwitchFencer',
+        recovery__monitor=PLUGINS + 'StaticMonitor',
+        coordination__lease='3')
+    try:
+        engine = d.start_engine()
+        wait_for(lambda: d.journal.leader()[1], 30,
+                 message='the engine elected\n' + engine.log())
+        monkeypatch.setenv('FREEZER_DR_TEST_FAILED_HOSTS', 'c-9')
+        refused = _run(d.cloud.config, 'freezer-dr')
+        assert refused.returncode == 1
+        assert 'refused: freezer-dr-engine' in refused.stderr
+        assert plugins.records(plugin_dir, 'fenced') == []
+        engine.stop(signal.SIGTERM)
+        ran = _run(d.cloud.config, 'freezer-dr')
+        assert ran.returncode == 0, ran.stderr
+        assert [r['host'] for r in plugins.records(plugin_dir, 'fenced')] \
+            == ['c-9']
+    finally:
+        d.close()

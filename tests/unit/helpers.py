@@ -37,6 +37,14 @@ class Leadership:
     def epoch(self):
         return self._epoch
 
+    def owns(self, host):
+        return self.leads()
+
+    def token(self, host):
+        return self._epoch
+
+    generation = epoch
+
     def check(self, epoch):
         if epoch != self._epoch:
             raise api.Deposed('not the leader')
