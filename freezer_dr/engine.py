@@ -247,14 +247,18 @@ class Engine:
         undecodable = sum(c.undecodable for c in counters)
         malformed = self.counters.malformed + sum(c.malformed
                                                   for c in counters)
+        waiting = getattr(self._runner, 'waiting', ())
         LOG.info('Engine: %d messages received, %d undecodable and %d '
                  'malformed dropped, %d events (%d late), %d decisions; '
-                 'hosts: %s; bus %s', received, undecodable, malformed,
+                 'hosts: %s; bus %s; %d recoveries waiting for the '
+                 'journal%s', received, undecodable, malformed,
                  self.counters.events, self.counters.late,
                  self.counters.actions,
                  ', '.join('%d %s' % (n, s) for s, n in sorted(
                      states.items())) or 'none',
-                 'heard' if self.core.bus_connected else 'DEAF')
+                 'heard' if self.core.bus_connected else 'DEAF',
+                 len(waiting), ' (%s)' % ', '.join(waiting) if waiting
+                 else '')
 
     def _check_hearing(self):
         connected = self._hearing.change()
