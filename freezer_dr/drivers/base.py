@@ -22,6 +22,13 @@ FAILED = 'failed'
 SKIPPED = 'skipped'
 
 
+class StopActing(Exception):
+    """Raised by the ``guard`` a driver is given (see
+    :meth:`Evacuator.evacuate`): the engine may no longer act (another
+    engine leads now). A driver lets it propagate, at once: nothing more
+    may be done in this engine's name."""
+
+
 class ConfigurationError(Exception):
     """The configuration cannot work: ``option`` (``[group] name``) must be
     fixed, because of ``why``."""
@@ -156,12 +163,20 @@ class Evacuator(Driver):
     """Rebuilds a fenced host's instances elsewhere."""
 
     @abc.abstractmethod
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         """Evacuate the instances of ``host`` (those its policy selects);
         return one :class:`InstanceResult` per instance. Must be safe to
         call again for the same host (an instance already rebuilt
         elsewhere, or whose evacuation nova already accepted, is reported,
-        not evacuated twice)."""
+        not evacuated twice).
+
+        :param guard: None, or a callable to call right before each
+            request that changes something in the cloud (an evacuation, a
+            reset of an instance's state, enabling a host): it raises
+            :class:`StopActing` when the engine may no longer act, and
+            the driver lets that propagate (an evacuation of many
+            instances is not carried on by an engine that was deposed
+            meanwhile)."""
 
 
 class StepReport(typing.NamedTuple):

@@ -19,6 +19,7 @@ import typing
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from freezer_dr.drivers import base as drivers_base
 from freezer_dr.journal import models
 
 RUNNING = 'running'
@@ -51,7 +52,7 @@ class OwnershipTerm(typing.NamedTuple):
     began_at: float
 
 
-class Deposed(Exception):
+class Deposed(drivers_base.StopActing):
     """This engine no longer leads: its epoch is not the journal's current
     one, or its leadership could not be renewed. Nothing may be done in
     its name any more."""

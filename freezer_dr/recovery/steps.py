@@ -18,6 +18,7 @@ all, ``step_retry_delay`` seconds after the first failure, doubling each
 time; then the step fails with the last error as its reason.
 """
 
+import functools
 import json
 import logging
 import time
@@ -190,8 +191,10 @@ class Evacuate(Step):
         if not fence or fence[0].status != journal_api.DONE:
             return base.failed('the fence step has not completed: no '
                                'evacuation')
-        instances = context.call(self.name, self.evacuator.evacuate,
-                                 context.host)
+        # (Each evacuation request is guarded too: an engine deposed in
+        # the middle of a host's evacuation requests no more of them.)
+        instances = context.call(self.name, functools.partial(
+            self.evacuator.evacuate, guard=context.check), context.host)
         for instance in instances:
             # One journal line per instance: the report (and an operator
             # reading the journal) sees each one, even after a restart.

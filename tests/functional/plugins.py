@@ -95,7 +95,7 @@ class CountingEvacuator(base.Evacuator):
     def __init__(self, conf=None):
         pass
 
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         gate('evacuate')
         _append('evacuate-calls', {'host': host, 'pid': os.getpid()})
         done = {r['instance'] for r in records(plugins_dir(), 'evacuated')}

@@ -30,7 +30,7 @@ class Evacuator(base.Evacuator):
         self.evacuated = []
         self.instances = instances
 
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         self.evacuated.extend(self.instances)
         return [base.InstanceResult(i, True, 'ACTIVE on other',
                                     project_id='p-1', target_host='other')

@@ -4,6 +4,7 @@ evacuation when called again."""
 
 import pytest
 
+from freezer_dr.drivers import base
 from freezer_dr.drivers.nova import evacuation as nova_driver
 from freezer_dr.drivers.nova import isolation
 from freezer_dr.drivers.nova import policy as nova_policy
@@ -168,3 +169,29 @@ def test_rearm_waits_for_the_host_to_start_again(cloud_hosts):
              60, message='compute-3 up')
     service = admin.services.list(host='compute-3')[0]
     assert not service.forced_down and service.status == 'enabled'
+
+
+def test_a_deposed_engine_requests_no_more_evacuations(cloud_hosts):
+    """The guard (the engine's leadership check) stops a host's
+    evacuation between two requests: the instances requested before are
+    evacuated, no other is; the next leader's call evacuates the rest,
+    each once."""
+    cloud = cloud_hosts
+    servers = cloud.boot(4, 'demo-a', hosts=['compute-1'])
+    admin = cloud.nova(version='2.53')
+    ids = {s.id for s in servers}
+    cloud.host('compute-1').kill()
+    assert _isolator(cloud).isolate('compute-1')[0] == 'done'
+    allowed = [2]
+
+    def guard():
+        if allowed[0] <= 0:
+            raise base.StopActing('deposed (test)')
+        allowed[0] -= 1
+    with pytest.raises(base.StopActing):
+        _evacuator(cloud, concurrency=1).evacuate('compute-1', guard=guard)
+    assert len(_evacuations(admin, ids)) == 2
+    results = _evacuator(cloud).evacuate('compute-1')
+    assert all(r.ok for r in results), results
+    evacuations = _evacuations(admin, ids)
+    assert sorted(m.instance_uuid for m in evacuations) == sorted(ids)

@@ -99,7 +99,7 @@ def test_the_operator_override_allows_an_unfenced_evacuation(journal):
 
 def test_a_driver_that_raises_fails_the_recovery_cleanly(journal):
     class Broken(Evacuator):
-        def evacuate(self, host):
+        def evacuate(self, host, guard=None):
             raise RuntimeError('nova is down')
     notifier = Notifier()
     outcome = _workflow(journal, Fencer(), Broken(), notifier).run(
@@ -120,7 +120,7 @@ class Flaky(Evacuator):
         self.failures = failures
         self.calls = 0
 
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         self.calls += 1
         if self.calls <= self.failures:
             raise ConnectionError('nova-api unreachable')

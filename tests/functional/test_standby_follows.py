@@ -30,7 +30,7 @@ class Fencer(base.Fencer):
 
 
 class Evacuator(base.Evacuator):
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         return []
 
 

@@ -11,7 +11,7 @@ class NoopEvacuator(base.Evacuator):
     def __init__(self, conf=None):
         pass
 
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         LOG.warning('noop evacuator: the instances of %s were NOT '
                     'evacuated', host)
         return []

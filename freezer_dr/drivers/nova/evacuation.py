@@ -73,8 +73,9 @@ class NovaEvacuator(base.Evacuator):
         """``(selected, left)``: see :meth:`.policy.Selector.select`."""
         return self._selector.select(host, servers)
 
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         began = self._clock()
+        guard = guard or _unguarded
         servers = self.instances(host)
         under_way = self._under_way(host)
         # Instances whose evacuation nova accepted earlier (a restarted
@@ -87,7 +88,7 @@ class NovaEvacuator(base.Evacuator):
                 continue
         selected, left = self.select(host, servers)
         if self.policy.reserved_hosts:
-            self._enable_reserved(host)
+            self._enable_reserved(host, guard)
         LOG.info('Evacuating %d of the %d instances of %s (%s at a time)',
                  len(selected), len(servers), host, self.policy.concurrency)
         watcher = watcher_module.StatusWatcher(self.nova, self._poll)
@@ -96,7 +97,7 @@ class NovaEvacuator(base.Evacuator):
                     self.policy.concurrency) as pool:
                 results = list(pool.map(
                     lambda s: self._one(host, s, s.id in under_way,
-                                        watcher), selected))
+                                        watcher, guard), selected))
         finally:
             watcher.stop()
         results.extend(self._result(server, True, 'not evacuated: %s' % why)
@@ -114,13 +115,14 @@ class NovaEvacuator(base.Evacuator):
                 and m.source_compute == host
                 and m.status in MIGRATION_LIVE}
 
-    def _enable_reserved(self, dead_host):
+    def _enable_reserved(self, dead_host, guard):
         for service in self.nova.services.list(binary='nova-compute'):
             if (service.host in self.policy.reserved_hosts and
                     service.host != dead_host and
                     service.status == 'disabled' and
                     service.state == 'up' and not service.forced_down):
                 LOG.info('Enabling reserved host %s', service.host)
+                guard()
                 self.nova.services.enable(service.id)
 
     def _reserved_target(self, dead_host):
@@ -137,18 +139,23 @@ class NovaEvacuator(base.Evacuator):
                                    project_id=server.tenant_id,
                                    target_host=target, status=server.status)
 
-    def _one(self, host, server, under_way, watcher):
+    def _one(self, host, server, under_way, watcher, guard):
         """Evacuate one instance (unless nova already has it under way)
-        and verify it; never raises."""
+        and verify it; raises only what ``guard`` raised."""
         try:
             return self._evacuate_and_verify(host, server, under_way,
-                                             watcher)
+                                             watcher, guard)
+        except base.StopActing:
+            LOG.error('Evacuation of %s from %s stopped: this engine may '
+                      'no longer act', server.id, host)
+            raise
         except Exception as exc:
             LOG.exception('Evacuation of %s from %s failed', server.id, host)
             return self._result(server, False, '%s: %s' % (
                 type(exc).__name__, exc))
 
-    def _evacuate_and_verify(self, host, server, under_way, watcher):
+    def _evacuate_and_verify(self, host, server, under_way, watcher,
+                             guard):
         policy = self.policy
         if under_way or watcher_module.host_of(server) != host:
             expected = 'ACTIVE' if server.status != 'SHUTOFF' else 'SHUTOFF'
@@ -165,6 +172,7 @@ class NovaEvacuator(base.Evacuator):
             if not under_way:
                 target = (self._reserved_target(host)
                           if policy.reserved_hosts else None)
+                guard()
                 try:
                     self.nova.servers.evacuate(server.id, host=target)
                 except nova_exceptions.Conflict as exc:
@@ -174,6 +182,7 @@ class NovaEvacuator(base.Evacuator):
                         LOG.warning('Instance %s has a task in progress: '
                                     'resetting it to error to evacuate it',
                                     server.id)
+                        guard()
                         self.nova.servers.reset_state(server.id, 'error')
                         reset = True
                         continue
@@ -203,3 +212,7 @@ class NovaEvacuator(base.Evacuator):
             self._sleep(delay)
             delay *= 2
         return self._result(server, False, detail)
+
+
+def _unguarded():
+    """The guard of a call without one: nothing stops it."""

@@ -42,7 +42,7 @@ class Isolator(base.Isolator):
 
 
 class Evacuator(base.Evacuator):
-    def evacuate(self, host):
+    def evacuate(self, host, guard=None):
         return []
 
 
