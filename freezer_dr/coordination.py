@@ -72,10 +72,12 @@ def default_backend(journal_url):
 
 
 def with_lease(url, lease):
-    """``url`` with the lease as the lock's expiry where the backend has
-    one (redis's ``timeout``), unless the URL sets it."""
+    """``url`` with the lease as the lock's (and the membership's) expiry
+    where the backend has one (``timeout`` of redis, etcd3 and zookeeper),
+    unless the URL sets it."""
     parts = parse.urlsplit(url)
-    if parts.scheme not in ('redis', 'rediss'):
+    if parts.scheme not in ('redis', 'rediss', 'etcd3', 'etcd3+http',
+                            'etcd3+https', 'zookeeper', 'kazoo'):
         return url
     query = dict(parse.parse_qsl(parts.query))
     query.setdefault('timeout', str(max(1, math.ceil(lease))))
@@ -462,6 +464,7 @@ class Partitions:
         self._claims = {}
         self._generation = 0
         self._renewed = None
+        self._acting_told = False
         self._mutex = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
@@ -542,12 +545,23 @@ class Partitions:
         :raises ValueError: no tooz driver for the URL, or one without
             groups.
         """
-        scheme = parse.urlsplit(self.url).scheme
+        parts = parse.urlsplit(self.url)
+        scheme = parts.scheme
         if scheme.split('+')[0] not in GROUP_BACKENDS:
             raise ValueError(
                 '[coordination] partitions needs a backend with group '
                 'membership (%s), not %s: set [coordination] backend_url'
                 % (', '.join(sorted(GROUP_BACKENDS)), scheme))
+        query = dict(parse.parse_qsl(parts.query))
+        for option in ('membership_timeout', 'timeout'):
+            if option in query:
+                if float(query[option]) < self.lease:
+                    raise ValueError(
+                        '[coordination] backend_url: %s=%s is shorter than '
+                        '[coordination] lease (%.1f s): the others would '
+                        'take this engine\'s hosts while it still acts'
+                        % (option, query[option], self.lease))
+                break
         from tooz import coordination as tooz_coordination
         try:
             self._coordinator = tooz_coordination.get_coordinator(
@@ -598,7 +612,6 @@ class Partitions:
         from tooz import coordination as tooz_coordination
         from tooz import hashring
         began = self._clock()
-        was_acting = self.leads()
         try:
             coordinator = self._coordinator
             if not coordinator.is_started:
@@ -606,6 +619,10 @@ class Partitions:
                 self._joined = False
             if not self._joined:
                 self._join(tooz_coordination)
+            # The journal first: an engine that reaches the backend but not
+            # the journal must not keep its membership (and its hosts)
+            # alive while it cannot act.
+            held = self._journal.held_by(self.member_id)
             self._backend(coordinator.heartbeat)
             members = self._backend(
                 lambda: coordinator.get_members(GROUP_NAME).get())
@@ -623,7 +640,6 @@ class Partitions:
                 ring = self._ring
             mine = {h for h in self.known
                     if ring.get_nodes(h.encode()) == {me}}
-            held = self._journal.held_by(self.member_id)
             with self._mutex:
                 self._ring = ring
                 for host in list(self._claims):
@@ -631,6 +647,11 @@ class Partitions:
                             self._claims[host]:
                         del self._claims[host]
                 wanted = mine - set(self._claims)
+            if wanted and self._clock() - began > self.lapse:
+                # (This view of the members is too old to take hosts on.)
+                LOG.warning('Partitions: the tick took %.1f s: no host '
+                            'claimed from it', self._clock() - began)
+                wanted = ()
             if wanted:
                 taken = self._journal.claim(self.member_id, wanted)
                 with self._mutex:
@@ -641,15 +662,21 @@ class Partitions:
                 self.changed.set()
             with self._mutex:
                 self._renewed = began
-            if not was_acting:
-                self.changed.set()
-            return True
+            ok = True
         except Exception as exc:
             LOG.error('Partitions: backend %s or journal: %s: %s',
                       where(self.url), type(exc).__name__, exc)
-            if was_acting and not self.leads():
-                self._lost('not renewed for %.1f s' % self.lapse)
-            return False
+            ok = False
+        # (Whether it stopped acting between two ticks or in this one.)
+        acting = self.leads()
+        if acting != self._acting_told:
+            self._acting_told = acting
+            if acting:
+                self.changed.set()
+            else:
+                self._lost('membership and hosts not renewed for %.1f s'
+                           % self.lapse)
+        return ok
 
     def _join(self, tooz_coordination):
         coordinator = self._coordinator
@@ -660,7 +687,11 @@ class Partitions:
         try:
             self._backend(lambda: coordinator.join_group(GROUP_NAME).get())
         except tooz_coordination.MemberAlreadyExist:
-            pass
+            LOG.warning('Partitions: a member named %s is in the group '
+                        'already: this engine before a restart, or another '
+                        'engine with the same [coordination] member_id (they '
+                        'would take hosts from each other: give each its '
+                        'own)', self.member_id)
         self._joined = True
         LOG.warning('Partitions: %s joined the engines (backend %s, lease '
                     '%.1f s)', self.member_id, where(self.url), self.lease)
@@ -677,4 +708,4 @@ class Partitions:
 
 #: tooz backends with group membership.
 GROUP_BACKENDS = frozenset(('redis', 'rediss', 'etcd3', 'zookeeper',
-                            'kazoo', 'memcached'))
+                            'kazoo'))

@@ -125,6 +125,7 @@ class Engine:
         self._runner = runner
         self._leadership = leadership
         self._shares_hosts = hasattr(leadership, 'known')
+        self._known_version = None
         self._hearing = bus.Hearing(hearing, deaf_after)
         self._sources = tuple(sources)
         self._tick = tick_interval
@@ -201,8 +202,9 @@ class Engine:
         self._carry_out(self.core.advance(horizon))
         self._horizon = max(horizon, self._horizon)
         if self._shares_hosts and \
-                self.core.host_count() != len(self._leadership.known):
+                self.core.hosts_version != self._known_version:
             # (Engines sharing the hosts: the hosts to share.)
+            self._known_version = self.core.hosts_version
             self._leadership.known = frozenset(self.core.states())
 
     def _run_posted(self):

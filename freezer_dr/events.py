@@ -43,6 +43,9 @@ NOVA_SERVICE_EVENTS = {
     'service.update': 'update',
     'service.delete': 'delete',
 }
+#: Events the engine makes itself (its canary, its questions to nova and
+#: the fencer): read from a recording, never taken from the bus.
+INTERNAL_TYPES = frozenset((BUS_STATUS, INVENTORY))
 EVENT_TYPES = frozenset((HEARTBEAT, MAINTENANCE, BUS_STATUS, INVENTORY,
                          *NOVA_SERVICE_EVENTS))
 
@@ -371,12 +374,15 @@ def _parse_service_status(change, payload, received_at):
 
 
 def parse_notification(publisher_id, event_type, payload, received_at,
-                       priority='info'):
+                       priority='info', internal=False):
     """Turn one notification, as an oslo.messaging endpoint receives it, into
     an :data:`Event`.
 
     :param received_at: when the message was received (seconds since the
         epoch); it becomes the event's time.
+    :param internal: the message comes from a recording (or the engine
+        itself), not the bus: the engine's own event types
+        (:data:`INTERNAL_TYPES`) are taken; from the bus they are refused.
     :raises MalformedMessage: on anything that is not a well-formed message of
         a type freezer-dr understands; the reason says what was wrong.
     """
@@ -396,9 +402,12 @@ def parse_notification(publisher_id, event_type, payload, received_at,
         return _parse_service_status(change, payload, received_at)
     if event_type == MAINTENANCE:
         return _parse_maintenance(payload, received_at)
-    if event_type == BUS_STATUS:
-        return _parse_bus_status(payload, received_at)
-    if event_type == INVENTORY:
+    if type(event_type) is str and event_type in INTERNAL_TYPES:
+        if not internal:
+            raise MalformedMessage('%s is the engine\'s own event: never '
+                                   'taken from the bus' % event_type)
+        if event_type == BUS_STATUS:
+            return _parse_bus_status(payload, received_at)
         return _parse_inventory(payload, received_at)
     raise MalformedMessage('unknown event_type %s' % _describe(event_type))
 
@@ -480,4 +489,4 @@ def parse_recording_line(line):
         raise MalformedMessage('recorded message has no %r'
                                % exc.args[0]) from None
     return parse_notification(publisher_id, event_type, payload, received_at,
-                              message.get('priority', 'info'))
+                              message.get('priority', 'info'), internal=True)

@@ -139,6 +139,15 @@ def _host_rearm():
     journal = _journal()
     rec = _latest(journal, CONF.command.host)
     by = CONF.command.by or getpass.getuser()
+    if rec.status in (api.RUNNING, api.HELD):
+        # (Said before anything changes in nova.)
+        sys.stderr.write('freezer-dr-manage: recovery %d of %s is %s: it is '
+                         'not re-armed%s\n' % (
+                             rec.id, rec.host, rec.status,
+                             ' (release it: freezer-dr-manage host release '
+                             '%s)' % rec.host if rec.status == api.HELD
+                             else ''))
+        return 1
     if not CONF.command.journal_only and not _rearm_in_nova(rec.host):
         return 1
     if not journal.rearm(rec.id, by):

@@ -52,6 +52,30 @@ def _line(outcome):
                                           ', '.join(parts))
 
 
+#: Seconds added to twice the lease when looking for an active engine:
+#: the engines' clocks may be behind this one's (an engine that stopped
+#: cleanly says so in the journal at once).
+CLOCK_SKEW = 60.0
+
+
+def _engines_active(journal):
+    """'' when no freezer-dr-engine acts on this journal; otherwise the
+    refusal to print. Its writes are not fenced: beside an engine, both
+    would fence the same host."""
+    try:
+        engines = journal.active_engines(2 * CONF.coordination.lease +
+                                         CLOCK_SKEW)
+    except Exception as exc:
+        return 'freezer-dr: cannot read the journal: %s: %s\n' % (
+            type(exc).__name__, exc)
+    if not engines:
+        return ''
+    return ('freezer-dr: refused: freezer-dr-engine %s acts on this journal '
+            '(renewed %.1f s ago): the engines recover the failed hosts; '
+            'stop them (cleanly) to use the one-shot command\n'
+            % (', '.join(sorted(engines)), min(engines.values())))
+
+
 def main(argv=None):
     # The per-host outcome goes to stdout; logs to stderr (or a log file).
     logging.register_options(CONF)
@@ -88,25 +112,17 @@ def main(argv=None):
         sys.stderr.write('freezer-dr: cannot open the journal: %s: %s\n'
                          % (type(exc).__name__, exc))
         return 1
-    within = 2 * CONF.coordination.lease
-    try:
-        engines = journal.active_engines(within)
-    except Exception as exc:
-        sys.stderr.write('freezer-dr: cannot read the journal: %s: %s\n'
-                         % (type(exc).__name__, exc))
-        return 1
-    if engines:
-        # Its writes are not fenced: beside an engine, both would fence.
-        sys.stderr.write(
-            'freezer-dr: refused: freezer-dr-engine %s acts on this journal '
-            '(renewed %.1f s ago, within 2 x [coordination] lease): the '
-            'engines recover the failed hosts; stop them to use the '
-            'one-shot command\n' % (', '.join(sorted(engines)),
-                                     min(engines.values())))
+    refusal = _engines_active(journal)
+    if refusal:
+        sys.stderr.write(refusal)
         return 1
     print('Failed nodes: %s' % ', '.join(hosts))
     failures = 0
     for host in hosts:
+        refusal = _engines_active(journal)
+        if refusal:     # (an engine started, or a standby was elected)
+            sys.stderr.write(refusal)
+            return 1
         try:
             outcome = flow.run(host, INCARNATION, 'reported failed by the '
                                'monitor %s' % CONF.recovery.monitor)

@@ -38,6 +38,10 @@ NOVA_COMPUTE = 'nova-compute'
 # requested_by of the maintenance the agent announces on a planned shutdown.
 AGENT = 'freezer-dr-agent'
 
+# The incarnation of a host declared dead without ever being heard (no
+# boot id): whatever it says later, its recovery is this one.
+UNHEARD = 'unknown'
+
 # The agent numbers its heartbeats from 1 each time it starts: a sequence
 # number this low, below the last one seen on the same boot, is a restarted
 # agent, not a stale heartbeat.
@@ -97,6 +101,8 @@ class LivenessCore:
         self._now = float('-inf')
         self._bus_up = True
         self._counts = dict.fromkeys(st.ALL, 0)
+        #: Changes each time a host is tracked or forgotten.
+        self.hosts_version = 0
         self._storm = storm.StormGuard(settings.storm_window,
                                        settings.max_failed_hosts,
                                        settings.max_failed_percent)
@@ -252,6 +258,7 @@ class LivenessCore:
     def _track(self, name):
         h = _Host(name)
         self._hosts[name] = h
+        self.hosts_version += 1
         self._counts[st.UNKNOWN] += 1
         return h
 
@@ -339,9 +346,10 @@ class LivenessCore:
 
     def _evidence(self, h, now):
         if h.unheard:
-            # Never heard: silence proves nothing (it may run no agent).
-            return 'nova' if h.nova_down or h.nova_state == 'down' \
-                else None
+            # Never heard: silence proves nothing (it may run no agent),
+            # and a nova event on the bus causes no fencing (safety rule
+            # 7): only nova's API, asked by the engine, counts.
+            return 'nova' if h.nova_state == 'down' else None
         if self._nova_evidence and h.nova_down:
             return 'nova'
         # (A timer due at suspect_since + grace may compute a hair less.)
@@ -387,7 +395,7 @@ class LivenessCore:
             return
         self._transition(h, 'declared_dead')
         h.noted = False
-        h.declared = h.boot_id
+        h.declared = h.boot_id if h.last_heard is not None else UNHEARD
         heapq.heappush(self._timers, (guard.declared(now),
                                       next(self._order), _STORM_EXPIRY, ''))
         if h.last_heard is None:
@@ -513,6 +521,13 @@ class LivenessCore:
         decided = []
         nova = ev.source == 'nova'
         grace = self.settings.startup_grace
+        if nova:
+            # A host nova listed before and lists no more: nova no longer
+            # says it is down (its service may have been deleted).
+            listed = {name for name, _ in ev.hosts}
+            for h in self._hosts.values():
+                if h.nova_state is not None and h.name not in listed:
+                    h.nova_state = 'unknown'
         for name, state in ev.hosts:
             h = self._hosts.get(name)
             if h is None:
@@ -536,7 +551,7 @@ class LivenessCore:
         agent)."""
         if h.state != st.UNKNOWN or h.last_heard is not None:
             return
-        if (h.nova_state == 'down' or h.nova_down) and self._bus_up:
+        if h.nova_state == 'down' and self._bus_up:
             self._transition(h, 'never_heard')
             h.unheard = True
             h.noted = False
@@ -574,6 +589,7 @@ class LivenessCore:
             self._counts[h.state] -= 1
             self._storm.release(h.name)
             del self._hosts[h.name]
+            self.hosts_version += 1
             decided = [self._action(act.UNTRACKED, h.name, 'nova deleted '
                                     'its compute service')]
             if was_suspect:
@@ -656,6 +672,11 @@ class LivenessCore:
         allowed_silence = self._detector.allowed_silence
         for h in self._hosts.values():
             if h.state != st.UP and h.state != st.SUSPECT:
+                continue
+            if h.last_heard is None:
+                # Suspect without ever being heard: nova's word, not
+                # silence, decides; it is looked at again after a grace.
+                self._schedule(h, now + self._grace + extra, _GRACE)
                 continue
             h.skip_interval = True
             h.deadline = now + extra + allowed_silence(h.history)

@@ -8,6 +8,7 @@ and the others are still told. Alerts are also logged at ERROR, whatever
 the notifiers do.
 """
 
+import collections
 import concurrent.futures
 import logging
 import time
@@ -26,8 +27,9 @@ class Alerts:
         self._clock = clock
         self._sender = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix='alerts')
-        #: Every alert raised, in order (for the status and the tests).
-        self.raised = []
+        #: The latest alerts raised, in order (for the status and the
+        #: tests).
+        self.raised = collections.deque(maxlen=100)
 
     def raise_alert(self, kind, subject, text, host=''):
         """Log the alert and queue it for the notifiers; return it."""

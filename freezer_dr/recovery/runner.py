@@ -68,6 +68,10 @@ class RecoveryRunner:
             getattr(flow, 'notifiers', {}))
         if leadership is not None:
             leadership.on_lost = self._on_leadership_lost
+        # Engine thread only: the storm under way (its reason), and
+        # whether this engine alerted it.
+        self._storm_reason = None
+        self._storm_alerted = False
         # Worker threads: when the last fence-budget alert was raised
         # (monotonic), one per window.
         self._budget_alerted = None
@@ -146,20 +150,34 @@ class RecoveryRunner:
         elif action.kind == act.ALERT_STORM:
             LOG.error('Storm guard: %s. Automatic recovery is stopped; the '
                       'administrators must act.', action.reason)
-            if self.owns(None):
-                self.alerts.raise_alert(
-                    'storm', 'storm guard: automatic recovery stopped',
-                    action.reason + '. Hosts that stay silent are not '
-                    'declared dead until the storm clears (the engine\'s '
-                    'log and decisions file name them).')
+            self._storm_reason = action.reason
+            self._storm_alerted = False
+            self._alert_storm()
+        elif action.kind == act.STORM_CLEARED:
+            LOG.warning('%s: %s', action.kind, action.reason)
+            self._storm_reason = None
         elif action.kind == act.STATE:
             LOG.warning('Host %s: %s', host, action.reason)
         elif action.kind in (act.SUSPECT, act.HELD, act.BUS_DOWN,
                              act.NOVA_DISAGREES, act.REFUSED,
-                             act.IGNORED_PROGRESS):
+                             act.IGNORED_PROGRESS, act.UNHEARD):
             LOG.warning('%s %s: %s', action.kind, host, action.reason)
         else:
             LOG.info('%s %s: %s', action.kind, host, action.reason)
+
+    def _alert_storm(self):
+        """Engine thread: alert the storm under way once, from the engine
+        that speaks for all (a storm that began while this engine did not
+        lead is alerted when it becomes the one)."""
+        if self._storm_reason is None or self._storm_alerted or \
+                not self.owns(None):
+            return
+        self._storm_alerted = True
+        self.alerts.raise_alert(
+            'storm', 'storm guard: automatic recovery stopped',
+            self._storm_reason + '. Hosts that stay silent are not '
+            'declared dead until the storm clears (the engine\'s log and '
+            'decisions file name them).')
 
     def leads(self):
         """Whether this engine may act (it leads, or runs alone)."""
@@ -389,14 +407,16 @@ class RecoveryRunner:
         the journal (``latest``: host -> latest recovery) says the recovery
         of that incarnation ended: then the core catches up instead, and a
         re-armed host goes back to service."""
+        self._alert_storm()
         for host, incarnation in engine.core.under_recovery():
             if host in self._running or not self.owns(host):
                 continue
             record = latest.get(host)
+            if record is not None and record.status == journal_api.HELD:
+                continue        # an operator releases it (whatever the
+                # host said since: a held host is fenced only then)
             same = record is not None and incarnation is not None and \
                 _boot(record.incarnation) == _boot(incarnation)
-            if same and record.status == journal_api.HELD:
-                continue        # an operator releases it
             if same and record.status != journal_api.RUNNING:
                 engine.recovery_progress(host, transitions.RECOVERY,
                                          record.status)

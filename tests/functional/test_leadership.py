@@ -2,11 +2,15 @@
 epochs (sqlite, PostgreSQL, MariaDB) and tooz's locks (file://, redis, and
 the default that follows the journal)."""
 
+import time
+
 import pytest
 
 from freezer_dr import coordination
 from freezer_dr.journal import api
+from freezer_dr.journal import schema
 from tests.helpers import wait_for
+from tests.peers import redis as redis_peer
 
 LEASE = 3.0
 
@@ -112,3 +116,84 @@ def test_a_leader_that_cannot_renew_stops_acting_within_the_lease(
         assert not a.leads() and a.epoch is None
     finally:
         a.stop()
+
+
+# -- engines that share the hosts (partitions) ------------------------------
+
+HOSTS = frozenset('compute-s%02d' % n for n in range(12))
+
+
+def _partitions(journal, url, name, on_lost=None):
+    member = coordination.Partitions(
+        journal, coordination.with_lease(url, LEASE), name, LEASE)
+    member.known = HOSTS
+    member.on_lost = on_lost
+    return member
+
+
+def test_a_member_that_loses_the_backend_stops_and_says_so_once(
+        processes, tmp_path, sqlite_url):
+    redis = redis_peer.RedisServer(processes, tmp_path).start()
+    db = schema.engine_for(sqlite_url)
+    schema.sync(db)
+    lost = []
+    member = _partitions(api.Journal(db), redis.url, 'engine-a',
+                         on_lost=lost.append)
+    try:
+        member.start()
+        assert member.owned() == sorted(HOSTS)
+        redis.stop()
+        wait_for(lambda: lost, member.lapse + LEASE, message='on_lost')
+        assert not member.leads() and member.owned() == []
+        assert member.token(sorted(HOSTS)[0]) is None
+        # Still down for a few more ticks: said once.
+        deadline = time.monotonic() + LEASE
+        while time.monotonic() < deadline:
+            member.tick()
+        assert len(lost) == 1
+    finally:
+        member.stop()
+        db.dispose()
+
+
+def test_a_member_cut_from_the_journal_leaves_its_hosts_to_the_others(
+        journal_behind_proxy, processes, tmp_path):
+    """It reaches redis but not the journal: it must not keep its
+    membership (its hosts would be nobody's); the other takes them all
+    within the lease and a tick."""
+    url, proxy = journal_behind_proxy
+    redis = 'redis://127.0.0.1:6379?namespace=%s' % tmp_path.name
+    direct, cut = schema.engine_for(url.replace(
+        ':%d/' % proxy.port, ':5432/')), schema.engine_for(url)
+    schema.sync(direct)
+    a = _partitions(api.Journal(cut), redis, 'engine-a')
+    b = _partitions(api.Journal(direct), redis, 'engine-b')
+    try:
+        a.start()
+        b.start()
+        wait_for(lambda: a.owned() and b.owned() and
+                 sorted(a.owned() + b.owned()) == sorted(HOSTS), 20,
+                 message='the hosts shared')
+        proxy.cut()
+        began = time.monotonic()
+        wait_for(lambda: b.owned() == sorted(HOSTS), LEASE * 3,
+                 interval=0.05, message='engine-b owns every host')
+        assert time.monotonic() - began <= LEASE + LEASE / 4 + 1.0
+        assert not a.leads()
+        owners = api.Journal(direct).owners()
+        assert {holder for _, holder in owners.values()} == {'engine-b'}
+    finally:
+        proxy.restore()
+        a.stop()
+        b.stop()
+        direct.dispose()
+        cut.dispose()
+
+
+def test_a_membership_expiring_before_the_lease_is_refused(journal):
+    member = coordination.Partitions(
+        journal, 'redis://127.0.0.1:6379?timeout=1', 'engine-a', LEASE)
+    with pytest.raises(ValueError, match='shorter than'):
+        member.load()
+    with pytest.raises(ValueError, match='group membership'):
+        coordination.Partitions(journal, 'file:///tmp/x', 'e', LEASE).load()

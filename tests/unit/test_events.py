@@ -61,8 +61,11 @@ LINE = {'received_at': T, 'publisher_id': 'freezer-dr-agent:compute-1',
 def _notification(event_type, payload, received_at=T,
                   publisher_id='freezer-dr-agent:compute-1',
                   priority='INFO'):
+    # (The engine's own event types are read from recordings only.)
     return functools.partial(events.parse_notification, publisher_id,
-                             event_type, payload, received_at, priority)
+                             event_type, payload, received_at, priority,
+                             internal=isinstance(event_type, str) and
+                             event_type in events.INTERNAL_TYPES)
 
 
 def _heartbeat(**changes):
@@ -279,6 +282,18 @@ def test_bus_status(connected):
                           publisher_id='freezer-dr-engine:ctl-1')()
     assert type(event) is events.BusStatus
     assert event == events.BusStatus(T, connected)
+
+
+@pytest.mark.parametrize('event_type, payload', [
+    (events.BUS_STATUS, {'connected': False}),
+    (events.INVENTORY, {'source': 'nova', 'hosts': {'victim': 'down'}}),
+])
+def test_the_engines_own_events_are_never_taken_from_the_bus(event_type,
+                                                             payload):
+    with pytest.raises(events.MalformedMessage) as raised:
+        events.parse_notification('nova-compute:attacker', event_type,
+                                  payload, T)
+    assert 'never taken from the bus' in raised.value.reason
 
 
 def test_recorded_line_priority_defaults_to_info():
@@ -601,7 +616,8 @@ def test_line_round_trip(publisher_id, event_type, payload):
     assert '\n' not in line
     assert json.loads(line)['priority'] == 'INFO'
     assert events.parse_recording_line(line) == \
-        events.parse_notification(publisher_id, event_type, payload, T)
+        events.parse_notification(publisher_id, event_type, payload, T,
+                                  internal=True)
 
 
 def test_line_round_trip_keeps_the_priority():

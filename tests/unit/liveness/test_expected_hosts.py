@@ -29,7 +29,7 @@ def test_a_host_dead_before_start_is_declared_after_the_grace():
     assert details['evidence'] == 'nova'
     assert details['boot_id'] is None
     assert 'never heard since the engine started' in dead[0].reason
-    assert cloud.core.under_recovery() == [('compute-02', None)]
+    assert cloud.core.under_recovery() == [('compute-02', 'unknown')]
 
 
 def test_a_host_without_agent_that_nova_reports_up_is_reported_never_fenced():
@@ -133,13 +133,77 @@ def test_is_cut_off():
 def test_inventory_events_parse_and_reject_bad_states():
     ev = events.parse_notification(
         'freezer-dr', events.INVENTORY,
-        events.inventory_payload('nova', {'b': 'down', 'a': 'up'}), 5.0)
+        events.inventory_payload('nova', {'b': 'down', 'a': 'up'}), 5.0,
+        internal=True)
     assert ev == events.Inventory(5.0, 'nova', (('a', 'up'), ('b', 'down')))
     try:
         events.parse_notification(
             'freezer-dr', events.INVENTORY,
-            {'source': 'nova', 'hosts': {'a': 'sleeping'}}, 5.0)
+            {'source': 'nova', 'hosts': {'a': 'sleeping'}}, 5.0,
+            internal=True)
     except events.MalformedMessage as exc:
         assert 'sleeping' in str(exc)
     else:
         raise AssertionError('a bad state was taken')
+
+
+def _forced_down(cloud, host):
+    cloud.send(events.ServiceStatus(cloud.now, 'update', host, 'nova-compute',
+                                    True, 'forged', True, None))
+
+
+def test_a_nova_event_alone_never_declares_a_host_never_heard():
+    """Safety rule 7: anyone on the bus can send a service.update with
+    forced_down; only nova's API (the inventory) may have a never-heard
+    host declared dead."""
+    cloud = Cloud(1, startup_grace=GRACE)
+    inventory(cloud, 'fencer', compute_00='unknown', compute_05='unknown')
+    _forced_down(cloud, 'compute-05')
+    cloud.run(GRACE + 5)
+    inventory(cloud, 'fencer', compute_00='unknown', compute_05='unknown')
+    _forced_down(cloud, 'compute-05')
+    cloud.run(5)
+    assert cloud.of(act.DECLARE_DEAD) == []
+    assert cloud.core.state_of('compute-05') == states.UNKNOWN
+
+
+def test_a_bus_blip_leaves_a_held_never_heard_host_suspect():
+    cloud = Cloud(3, startup_grace=GRACE, max_failed_hosts=1)
+    down = ['compute-01', 'compute-02']
+    cloud.silent.update(down)
+    inventory(cloud, compute_00='up', compute_01='down', compute_02='down')
+    cloud.run(GRACE + 2)
+    held = [a.host for a in cloud.of(act.HELD)]
+    assert held
+    cloud.send(events.BusStatus(cloud.now, False))
+    cloud.run(2)
+    cloud.send(events.BusStatus(cloud.now, True))
+    cloud.run(30)       # timers of the held host: no crash, still nova's
+    assert cloud.core.state_of(held[0]) == states.SUSPECT
+    cloud.silent.clear()
+    cloud.run(3)
+    assert cloud.core.state_of(held[0]) == states.UP
+
+
+def test_a_never_heard_host_keeps_its_incarnation_whatever_it_says():
+    cloud = Cloud(2, startup_grace=GRACE)
+    cloud.silent.add('compute-01')
+    inventory(cloud, compute_00='up', compute_01='down')
+    cloud.run(GRACE + 2)
+    assert cloud.core.under_recovery() == [('compute-01', 'unknown')]
+    cloud.silent.clear()
+    cloud.boot['compute-01'] = 'boot-new'
+    cloud.run(3)        # it speaks (dead: ignored), with a boot id
+    assert cloud.core.under_recovery() == [('compute-01', 'unknown')]
+
+
+def test_the_hosts_version_changes_when_hosts_come_and_go():
+    cloud = Cloud(1)
+    before = cloud.core.hosts_version
+    cloud.run(2)
+    tracked = cloud.core.hosts_version
+    assert tracked > before
+    cloud.send(events.ServiceStatus(cloud.now, 'delete', 'compute-00',
+                                    'nova-compute', False, None, False,
+                                    None))
+    assert cloud.core.hosts_version > tracked

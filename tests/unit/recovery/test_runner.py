@@ -224,3 +224,56 @@ def test_a_recovery_that_cannot_be_journaled_is_tried_again(monkeypatch):
     assert flow.failures == 0 and flow.runs == [('x', 'boot-x')]
     assert runner.waiting == []
     runner.stop()
+
+
+def _storm(engine, mailbox, clock):
+    """Four hosts heartbeat; two go silent together: the second is held
+    by the storm guard (2 of 4 failed)."""
+    hosts = ['w', 'x', 'y', 'z']
+    for second in range(10):
+        mailbox.deliver_events([beat(100.0 + second, h, second + 1)
+                                for h in hosts])
+    for second in range(10, 30):
+        mailbox.deliver_events([beat(100.0 + second, h, second + 1)
+                                for h in ('w', 'z')])
+    clock.now = 130.0
+    engine.run_once()
+
+
+def test_a_storm_begun_under_a_standby_is_alerted_once_it_leads():
+    clock = Clock(100.0)
+    leadership = Leadership(leads=False)
+    engine, mailbox, runner = _recovering_engine(clock, Flow(),
+                                                 leadership=leadership)
+    runner.start()
+    _storm(engine, mailbox, clock)
+    assert engine.core.storm_active
+    assert [a.kind for a in runner.alerts.raised] == []
+    leadership.elected(8)
+    assert _until(engine, lambda: [a.kind for a in runner.alerts.raised] ==
+                  ['storm'], clock)
+    for _ in range(20):
+        engine.run_once(0.01)
+    assert [a.kind for a in runner.alerts.raised] == ['storm']
+    runner.stop()
+
+
+def test_a_new_leader_leaves_a_held_recovery_to_the_operator():
+    """Whatever the host said since (a new boot id): a recovery held over
+    the fence budget is fenced only after an operator's release."""
+    clock = Clock(100.0)
+    flow = Flow()
+    held = api.RecoveryRecord(3, 'x', 'unknown', api.HELD, 'dead', 1.0, 1.0)
+    journal = Journal()
+    journal.latest = lambda: {'x': held}
+    leadership = Leadership(leads=False)
+    engine, mailbox, runner = _recovering_engine(
+        clock, flow, journal=journal, leadership=leadership)
+    runner.start()
+    _declare_dead(engine, mailbox, clock)
+    leadership.elected(8)
+    for _ in range(50):
+        engine.run_once(0.01)
+    assert flow.runs == []
+    assert engine.core.state_of('x') == 'dead'
+    runner.stop()
