@@ -123,6 +123,22 @@ def sqlite_url(tmp_path):
 
 
 @pytest.fixture
+def make_database(tmp_path):
+    """``make_database(kind)``: the URL of a new journal database of that
+    kind (sqlite, postgresql, mariadb), dropped after the test."""
+    made = []
+
+    def make(kind):
+        made.append(_database(kind, 'fdr_db_' + uuid.uuid4().hex[:8],
+                              tmp_path / 'journal.sqlite'))
+        return next(made[-1])
+    yield make
+    for generator in made:
+        for _ in generator:
+            pass
+
+
+@pytest.fixture
 def postgresql_url():
     """A PostgreSQL journal database of the test's own, dropped after."""
     yield from _database('postgresql', 'fdr_pg_' + uuid.uuid4().hex[:8],

@@ -15,6 +15,7 @@ import pytest
 from freezer_dr import engine as engine_module
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
+from tests.functional.deployment import PLUGINS
 from tests.harness import cloud as harness
 from tests.helpers import command
 from tests.helpers import fault_row
@@ -120,11 +121,16 @@ def _fault_counts(cloud, before, victims):
             sum(after[h] - before[h] for h in after if h != HOST))
 
 
-@pytest.mark.parametrize('step, status', [
-    ('fence', api.DONE), ('isolate', api.DONE), ('evacuate', api.STARTED),
+@pytest.mark.parametrize('step, status, database', [
+    # (One journal database per step: each database is also proven in
+    # tests/functional/test_journal.py and test_engine_recovery.py.)
+    ('fence', api.DONE, 'sqlite'), ('isolate', api.DONE, 'postgresql'),
+    ('evacuate', api.STARTED, 'mariadb'),
 ])
 def test_killed_engine_resumes_without_repeating(
-        cloud_hosts, processes, tmp_path, db_url, step, status):
+        cloud_hosts, processes, tmp_path, make_database, step, status,
+        database):
+    db_url = make_database(database)
     cloud = cloud_hosts
     servers = cloud.boot(4, 'demo-a', hosts=[HOST, 'compute-2'])
     victims = sorted(s.id for s in servers
@@ -182,15 +188,22 @@ LEASE = 3.0
 
 @pytest.mark.parametrize('step, status', [
     ('fence', api.DONE), ('isolate', api.DONE), ('evacuate', api.STARTED),
+    ('notify', api.STARTED),
 ])
 def test_the_standby_takes_over_a_killed_leader(
-        cloud_hosts, processes, tmp_path, step, status):
+        cloud_hosts, processes, tmp_path, plugin_dir, step, status):
     """Two engines on one journal (sqlite, coordinated by file:// beside
-    it): the leader is SIGKILLed after a step, or in the middle of the
-    evacuation; the standby takes over within the lease and repeats
-    nothing: one power-off at the BMC, one evacuation per instance in
-    nova, one mail to the project's members."""
+    it): the leader is SIGKILLed after a step, in the middle of the
+    evacuation, or before it mails (held at the door of the notify step
+    by a test notifier placed before the email one); the standby takes
+    over within the lease and repeats nothing: one power-off at the BMC,
+    one evacuation per instance in nova, one mail to the project's
+    members."""
     cloud = cloud_hosts
+    notifiers = 'email,log'
+    if step == 'notify':
+        notifiers = PLUGINS + 'CountingNotifier,' + notifiers
+        (plugin_dir / 'gate-notify').write_text('')
     mail = cloud.mail()
     servers = cloud.boot(4, 'demo-a', hosts=[HOST, 'compute-2'])
     victims = sorted(s.id for s in servers
@@ -200,7 +213,7 @@ def test_the_standby_takes_over_a_killed_leader(
         cloud, processes, tmp_path,
         'sqlite:///%s' % (tmp_path / 'journal.sqlite'),
         coordination={'lease': LEASE},
-        recovery={'notifiers': 'email,log'},
+        recovery={'notifiers': notifiers},
         keystone_contacts=dict(auth),
         email={'smtp_host': '127.0.0.1', 'smtp_port': mail.port,
                'security': 'none', 'sender': 'freezer-dr@example.org',
@@ -219,12 +232,15 @@ def test_the_standby_takes_over_a_killed_leader(
         cloud.host(HOST).kill()
 
         def reached():
+            if step == 'notify':
+                return (plugin_dir / 'reached-notify').exists()
             _, steps = engine.steps()
             return step in steps and (
                 status == api.STARTED or steps[step].status == status)
         wait_for(reached, 90, interval=0.05, message='step %s %s\n%s'
                  % (step, status, engine.logs()))
         leader.stop(signal.SIGKILL)
+        (plugin_dir / 'open-notify').write_text('')
         wait_for(lambda: engine.journal.leader()[1] == 'engine-1',
                  LEASE + 5, message='the standby elected\n' + engine.logs())
         wait_for(lambda: engine.steps()[0].status == api.DONE, 180,
