@@ -45,6 +45,8 @@ import oslo_messaging
 
 from freezer_dr import clock
 from freezer_dr import events
+from freezer_dr import signing
+from freezer_dr.liveness import core as liveness_core
 
 LOG = logging.getLogger(__name__)
 
@@ -197,6 +199,79 @@ class Counters:
         self.malformed = 0
         self.sink_errors = 0
         self.reconnects = 0
+        #: Messages dropped by the admission (see :class:`Admission`), by
+        #: reason.
+        self.refused = {}
+
+    def refuse(self, reason):
+        count = self.refused.get(reason, 0) + 1
+        self.refused[reason] = count
+        return count
+
+
+#: Why a well-formed message is dropped (the counters' keys).
+UNSIGNED = 'unsigned'
+BAD_SIGNATURE = 'bad signature'
+STALE = 'stale'
+WRONG_TOPIC = 'wrong topic'
+
+#: What each source may carry: the heartbeat topic, heartbeats and
+#: maintenance messages only; nova's topics, nova's service events only.
+HEARTBEAT_TYPES = frozenset((events.HEARTBEAT, events.MAINTENANCE))
+NOVA_TYPES = frozenset(events.NOVA_SERVICE_EVENTS)
+
+
+class Admission:
+    """Which well-formed heartbeats and maintenance messages count: signed
+    by their host's key (or, for maintenance, an operator's master key),
+    sent within ``max_skew`` seconds of their receipt (a replayed old one
+    is stale). With no verifier (``[bus] allow_unsigned_heartbeats``)
+    every one counts.
+
+    A maintenance message's ``requested_by`` comes from its signature:
+    ``operator`` for the master key; for the host's own key,
+    ``freezer-dr-agent`` when the agent announced a planned shutdown,
+    otherwise ``operator@<host>`` (the free text of the wire is never
+    taken).
+    """
+
+    def __init__(self, verifier=None, max_skew=30.0):
+        self.verifier = verifier
+        self.max_skew = max_skew
+
+    def admit(self, raw, event):
+        """``event`` as it counts, or the reason it is dropped (a str)."""
+        verifier = self.verifier
+        kind = type(event)
+        if verifier is None or (kind is not events.Heartbeat and
+                                kind is not events.Maintenance):
+            return event
+        payload = raw.payload
+        who = verifier.who(payload, event.host)
+        if who is None:
+            return UNSIGNED if signing.FIELD not in payload \
+                else BAD_SIGNATURE
+        if kind is events.Heartbeat:
+            if who != signing.BY_HOST:
+                return BAD_SIGNATURE
+            if abs(event.sent_at - event.received_at) > self.max_skew:
+                return STALE
+            return event
+        sent_at = payload.get('sent_at')
+        if type(sent_at) not in (int, float) or \
+                abs(sent_at - event.received_at) > self.max_skew:
+            return STALE
+        if who == signing.BY_OPERATOR:
+            by = 'operator'
+        elif event.requested_by == AGENT:
+            by = AGENT
+        else:
+            by = 'operator@' + event.host
+        return event._replace(requested_by=by)
+
+
+#: requested_by of the agent's own announcements (a planned shutdown).
+AGENT = liveness_core.AGENT
 
 
 class HeartbeatConsumer(threading.Thread):
@@ -418,20 +493,50 @@ class NovaListener:
         self._listener.wait()
 
 
-def parse_batch(batch, counters):
+def parse_batch(batch, counters, admission=None, allowed=None):
     """Parse raw messages into events; malformed ones are logged, counted
-    (``counters.malformed``) and left out."""
+    (``counters.malformed``) and left out; so are those of a type this
+    source does not carry (``allowed``: event types, None for any) and
+    those ``admission`` (an :class:`Admission`) refuses, counted by reason
+    in ``counters.refused``."""
     parsed = []
     parse = events.parse_notification
     for raw in batch:
+        if allowed is not None and (type(raw.event_type) is not str or
+                                    raw.event_type not in allowed):
+            _refused(counters, raw, WRONG_TOPIC)
+            continue
         try:
-            parsed.append(parse(raw.publisher_id, raw.event_type,
-                                raw.payload, raw.received_at, raw.priority))
+            event = parse(raw.publisher_id, raw.event_type, raw.payload,
+                          raw.received_at, raw.priority)
         except events.MalformedMessage as exc:
             counters.malformed += 1
             if worth_logging(counters.malformed):
                 LOG.warning('Dropped a malformed %s message from %s (%d so '
-                            'far): %s', str(raw.event_type)[:80],
-                            str(raw.publisher_id)[:80], counters.malformed,
+                            'far): %s', _shown(raw.event_type),
+                            _shown(raw.publisher_id), counters.malformed,
                             exc.reason)
+            continue
+        if admission is not None:
+            event = admission.admit(raw, event)
+            if type(event) is str:
+                _refused(counters, raw, event)
+                continue
+        parsed.append(event)
     return parsed
+
+
+def _refused(counters, raw, reason):
+    count = counters.refuse(reason)
+    if worth_logging(count):
+        payload = raw.payload if isinstance(raw.payload, dict) else {}
+        LOG.warning('Dropped a %s %s message from %s for host %s (%d so '
+                    'far)', reason, _shown(raw.event_type),
+                    _shown(raw.publisher_id), _shown(payload.get('host')),
+                    count)
+
+
+def _shown(value):
+    """Text from the wire, for a log line: short, control characters
+    escaped."""
+    return repr(str(value)[:80])[1:-1]

@@ -72,9 +72,15 @@ class EngineCounters:
         self.events = 0
         self.malformed = 0
         self.actions = 0
+        self.refused = {}
         # Events received before others already applied (a worker's batch
         # arriving more than SETTLE late): applied at the core's time.
         self.late = 0
+
+    def refuse(self, reason):
+        count = self.refused.get(reason, 0) + 1
+        self.refused[reason] = count
+        return count
 
 
 class Mailbox:
@@ -82,14 +88,26 @@ class Mailbox:
     consumers) and work (from the runner). Made before both, so that
     neither needs the engine to exist."""
 
-    def __init__(self):
+    def __init__(self, admission=None):
+        """:param admission: a :class:`~freezer_dr.bus.Admission`: which
+        heartbeats and maintenance messages count (None: all)."""
         self.counters = EngineCounters()
+        self.admission = admission
         self.events = queue.SimpleQueue()
         self.work = queue.SimpleQueue()
 
     def deliver(self, batch):
-        """Sink for the consumers (any thread): parse, then queue."""
-        parsed = bus.parse_batch(batch, self.counters)
+        """Sink for the heartbeat consumer (any thread): parse, admit,
+        then queue."""
+        parsed = bus.parse_batch(batch, self.counters, self.admission,
+                                 bus.HEARTBEAT_TYPES)
+        if parsed:
+            self.events.put(parsed)
+
+    def deliver_nova(self, batch):
+        """Sink for the nova listener (any thread): nova's service events
+        only."""
+        parsed = bus.parse_batch(batch, self.counters, None, bus.NOVA_TYPES)
         if parsed:
             self.events.put(parsed)
 
@@ -249,11 +267,18 @@ class Engine:
         undecodable = sum(c.undecodable for c in counters)
         malformed = self.counters.malformed + sum(c.malformed
                                                   for c in counters)
+        refused = dict(self.counters.refused)
+        for c in counters:
+            for reason, count in getattr(c, 'refused', {}).items():
+                refused[reason] = refused.get(reason, 0) + count
         waiting = getattr(self._runner, 'waiting', ())
         LOG.info('Engine: %d messages received, %d undecodable and %d '
-                 'malformed dropped, %d events (%d late), %d decisions; '
-                 'hosts: %s; bus %s; %d recoveries waiting for the '
-                 'journal%s', received, undecodable, malformed,
+                 'malformed dropped, %d refused (%s), %d events (%d late), '
+                 '%d decisions; hosts: %s; bus %s; %d recoveries waiting '
+                 'for the journal%s', received, undecodable, malformed,
+                 sum(refused.values()), ', '.join(
+                     '%s %d' % item for item in sorted(refused.items()))
+                 or 'none',
                  self.counters.events, self.counters.late,
                  self.counters.actions,
                  ', '.join('%d %s' % (n, s) for s, n in sorted(

@@ -48,8 +48,11 @@ def _worker_main(conn, parent, clock_offset, args):
         with lock:
             conn.send(message)
 
+    admission = args.pop('admission', None)
+
     def sink(batch):
-        parsed = bus.parse_batch(batch, counters)
+        parsed = bus.parse_batch(batch, counters, admission,
+                                 bus.HEARTBEAT_TYPES)
         if parsed:
             send(('events', parsed))
 
@@ -60,7 +63,7 @@ def _worker_main(conn, parent, clock_offset, args):
             time.sleep(_STATUS_INTERVAL)
             send(('status', consumer.last_canary, consumer.connected,
                   consumer.counters.received, consumer.counters.undecodable,
-                  counters.malformed))
+                  counters.malformed, dict(counters.refused)))
     except (BrokenPipeError, EOFError, OSError):
         pass            # the engine is gone
     finally:
@@ -75,16 +78,20 @@ class _Status:
         self.received = 0
         self.undecodable = 0
         self.malformed = 0
+        self.refused = {}
 
 
 class HeartbeatWorkers:
     """``count`` consumer processes feeding ``deliver_events`` (called with
     lists of parsed events, from receiver threads)."""
 
-    def __init__(self, count, deliver_events, **consumer_args):
+    def __init__(self, count, deliver_events, admission=None,
+                 **consumer_args):
+        """:param admission: a :class:`~freezer_dr.bus.Admission` each
+        worker checks the heartbeats with (its keys go to the workers)."""
         self._count = count
         self._deliver = deliver_events
-        self._args = consumer_args
+        self._args = dict(consumer_args, admission=admission)
         # spawn, not fork: a worker is restarted while the engine runs
         # threads, and a forked child could inherit a lock one of them held.
         self._context = multiprocessing.get_context('spawn')
@@ -134,7 +141,8 @@ class HeartbeatWorkers:
                                   'them', len(message[1]))
             else:
                 (_, status.last_canary, status.connected, status.received,
-                 status.undecodable, status.malformed) = message
+                 status.undecodable, status.malformed,
+                 status.refused) = message
                 status.reported = time.monotonic()
         conn.close()
         process.join(1)
@@ -188,6 +196,8 @@ class HeartbeatWorkers:
             total.received += status.received
             total.undecodable += status.undecodable
             total.malformed += status.malformed
+            for reason, count in status.refused.items():
+                total.refused[reason] = total.refused.get(reason, 0) + count
         total.reconnects = self.restarts
         return total
 

@@ -118,6 +118,10 @@ def run(args, workdir):
         engine_conf = os.path.join(workdir, 'freezer-dr.conf')
         auth = cloud.auth_options()
         sections = dict(common)
+        # Heartbeats are signed: the harness made the master key and each
+        # host's key (freezer-dr-manage heartbeat-key create / derive).
+        sections['bus'] = dict(common['bus'], heartbeat_master_key_file=(
+            cloud.heartbeat_master_key_file))
         sections.update({
             'engine': {'decisions_file': decisions},
             'database': {'connection': database},

@@ -23,6 +23,7 @@ import oslo_messaging
 
 from freezer_dr import bus
 from freezer_dr import events
+from freezer_dr import signing
 
 LOG = logging.getLogger(__name__)
 
@@ -51,8 +52,11 @@ class Agent:
     """Heartbeats of one host. ``results`` returns the checks' results."""
 
     def __init__(self, notifier, host, interval, results=dict,
-                 boot_id=None, clock=time.time):
+                 boot_id=None, clock=time.time, key=None):
+        """:param key: this host's heartbeat key (bytes): every heartbeat
+        is signed with it (None: unsigned)."""
         self._notifier = notifier
+        self._key = key
         self.host = host
         self._interval = interval
         self._results = results
@@ -70,6 +74,8 @@ class Agent:
         payload = {'host': self.host, 'sequence': next(self._sequence),
                    'boot_id': self.boot_id, 'sent_at': self._clock(),
                    'checks': self._results()}
+        if self._key is not None:
+            payload = signing.sign(payload, self._key)
         try:
             self._notifier.info({}, events.HEARTBEAT, payload)
         except Exception as exc:   # a heartbeat must never kill the agent
@@ -94,17 +100,21 @@ class Agent:
 
 
 def announce_maintenance(url, exchange, topic, host, enabled, reason,
-                         requested_by):
-    """Publish a maintenance notification for ``host`` and wait for the
-    broker to confirm it.
+                         requested_by, key=None, publisher=None):
+    """Publish a maintenance notification for ``host``, signed with
+    ``key`` (the host's, or an operator's master key; None: unsigned), and
+    wait for the broker to confirm it.
 
     :raises Exception: when the broker did not take it (the operator must
         know that the engine was not told).
     """
+    payload = {'host': host, 'enabled': enabled, 'reason': reason,
+               'requested_by': requested_by, 'sent_at': time.time()}
+    if key is not None:
+        payload = signing.sign(payload, key)
     bus.publish_confirmed(url, exchange, topic, bus.encode_notification(
-        'freezer-dr-agent:' + host, events.MAINTENANCE, {
-            'host': host, 'enabled': enabled, 'reason': reason,
-            'requested_by': requested_by}))
+        publisher or 'freezer-dr-agent:' + host, events.MAINTENANCE,
+        payload))
 
 
 class ShutdownMemory:

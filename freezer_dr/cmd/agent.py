@@ -17,6 +17,7 @@ import oslo_messaging
 from freezer_dr import agent as agent_module
 from freezer_dr import bus
 from freezer_dr import cmd
+from freezer_dr import signing
 from freezer_dr.agent import checks as checks_module
 from freezer_dr.conf import CONF
 from freezer_dr.liveness import core as liveness_core
@@ -45,6 +46,19 @@ def main(argv=None):
         return 2
     conf = CONF.agent
     host = conf.host
+    key = None
+    if conf.heartbeat_key_file:
+        try:
+            key = signing.read_key(conf.heartbeat_key_file,
+                                   '[agent] heartbeat_key_file')
+        except signing.KeyError_ as exc:
+            sys.stderr.write('freezer-dr-agent: bad configuration: %s\n'
+                             % exc)
+            return 2
+    else:
+        LOG.warning('[agent] heartbeat_key_file is not set: heartbeats are '
+                    'sent unsigned, and an engine that checks them drops '
+                    'them')
     memory = agent_module.ShutdownMemory(conf.state_file)
     if CONF.maintenance:
         enabled = CONF.maintenance == 'on'
@@ -52,7 +66,8 @@ def main(argv=None):
             agent_module.announce_maintenance(
                 bus.kombu_url(CONF, CONF.transport_url),
                 CONF.bus.heartbeat_exchange, CONF.bus.heartbeat_topic, host,
-                enabled, CONF.reason or 'operator request', 'operator')
+                enabled, CONF.reason or 'operator request', 'operator',
+                key=key)
         except Exception as exc:
             sys.stderr.write('freezer-dr-agent: maintenance %s was NOT '
                              'announced: %s: %s\n' % (
@@ -60,10 +75,10 @@ def main(argv=None):
             return 1
         print('%s: maintenance %s announced' % (host, CONF.maintenance))
         return 0
-    return run(transport, host, conf, memory)
+    return run(transport, host, conf, memory, key)
 
 
-def run(transport, host, conf, memory):
+def run(transport, host, conf, memory, key=None):
     notifier = agent_module.make_notifier(transport, host,
                                           CONF.bus.heartbeat_topic)
     runner = checks_module.CheckRunner(checks_module.from_conf(conf),
@@ -71,7 +86,7 @@ def run(transport, host, conf, memory):
                                        conf.check_timeout)
     runner.start()
     agent = agent_module.Agent(notifier, host, conf.heartbeat_interval,
-                               runner.results)
+                               runner.results, key=key)
     stop = threading.Event()
     stopped_by = []
 
@@ -82,7 +97,7 @@ def run(transport, host, conf, memory):
     signal.signal(signal.SIGINT, handler)
     if memory.announced():
         if _announce(transport, host, False, 'agent started after a '
-                     'planned shutdown'):
+                     'planned shutdown', key):
             memory.remember(False)
     LOG.info('freezer-dr-agent for host %s (boot %s): heartbeat every '
              '%.2f s on topic %s', host, agent.boot_id,
@@ -91,19 +106,19 @@ def run(transport, host, conf, memory):
     runner.stop()
     if stopped_by and stopped_by[0] == signal.SIGTERM:
         if _announce(transport, host, True, 'planned shutdown: '
-                     'freezer-dr-agent stopped'):
+                     'freezer-dr-agent stopped', key):
             memory.remember(True)
     LOG.info('freezer-dr-agent stopped after %d heartbeats (%d not sent)',
              agent.sent, agent.failed)
     return 0
 
 
-def _announce(transport, host, enabled, reason):
+def _announce(transport, host, enabled, reason, key=None):
     try:
         agent_module.announce_maintenance(
             bus.kombu_url(CONF, CONF.transport_url),
             CONF.bus.heartbeat_exchange, CONF.bus.heartbeat_topic, host,
-            enabled, reason, liveness_core.AGENT)
+            enabled, reason, liveness_core.AGENT, key=key)
         return True
     except Exception as exc:
         LOG.error('Maintenance %s was NOT announced: %s: %s',

@@ -15,6 +15,7 @@ from freezer_dr import drivers
 from freezer_dr import engine as engine_module
 from freezer_dr import ingest
 from freezer_dr import inventory
+from freezer_dr import signing
 from freezer_dr.conf import CONF
 from freezer_dr.drivers import base
 from freezer_dr.journal import api as journal_api
@@ -26,7 +27,42 @@ from freezer_dr.recovery import runner as runner_module
 LOG = logging.getLogger(__name__)
 
 
-def start_consumers(conf, pool, sink, events_sink=None):
+def admission_from_conf(conf):
+    """The :class:`~freezer_dr.bus.Admission` of ``[bus]``: the master
+    key(s) heartbeats are checked against.
+
+    :raises ValueError: no master key and unsigned heartbeats not allowed,
+        or a key file that cannot be used (naming the option and why).
+    """
+    opts = conf.bus
+    if not opts.heartbeat_master_key_file:
+        if not opts.allow_unsigned_heartbeats:
+            raise ValueError(
+                '[bus] heartbeat_master_key_file is not set: heartbeats '
+                'would not be checked, and anything on the bus could speak '
+                'for any host. Create one with "freezer-dr-manage '
+                'heartbeat-key create FILE", or set [bus] '
+                'allow_unsigned_heartbeats = true (not advised)')
+        LOG.warning('[bus] allow_unsigned_heartbeats is set: heartbeats and '
+                    'maintenance messages are NOT checked; anything that can '
+                    'publish on the bus can keep a dead host alive or have a '
+                    'live one fenced')
+        return bus.Admission(None, opts.heartbeat_max_skew)
+    try:
+        master = signing.read_key(opts.heartbeat_master_key_file,
+                                  '[bus] heartbeat_master_key_file')
+        previous = signing.read_key(
+            opts.previous_heartbeat_master_key_file,
+            '[bus] previous_heartbeat_master_key_file') \
+            if opts.previous_heartbeat_master_key_file else None
+    except signing.KeyError_ as exc:
+        raise ValueError(str(exc)) from None
+    return bus.Admission(signing.Verifier(master, previous),
+                         opts.heartbeat_max_skew)
+
+
+def start_consumers(conf, pool, sink, events_sink=None, nova_sink=None,
+                    admission=None):
     """Start the heartbeat consumer(s) and the nova listener, each with its
     own queue derived from ``pool``; return them.
 
@@ -44,13 +80,15 @@ def start_consumers(conf, pool, sink, events_sink=None):
         canary_id=pool)
     if events_sink is not None and conf.bus.heartbeat_workers:
         heartbeats = ingest.HeartbeatWorkers(conf.bus.heartbeat_workers,
-                                             events_sink, **consumer_args)
+                                             events_sink, admission,
+                                             **consumer_args)
     else:
         heartbeats = bus.HeartbeatConsumer(sink=sink, **consumer_args)
     # Workers are forked before any thread of ours exists.
     heartbeats.start()
     nova = bus.NovaListener(transport, conf.bus.nova_exchange,
-                            conf.bus.nova_topics, pool + '-nova', sink)
+                            conf.bus.nova_topics, pool + '-nova',
+                            nova_sink or sink)
     nova.start()
     return heartbeats, nova
 
@@ -115,7 +153,12 @@ def main(argv=None):
     except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
         return 2
-    mailbox = engine_module.Mailbox()
+    try:
+        admission = admission_from_conf(CONF)
+    except ValueError as exc:
+        sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
+        return 2
+    mailbox = engine_module.Mailbox(admission)
     try:
         runner, leadership = make_runner(CONF, mailbox)
     except (drivers.DriverNotFound, base.ConfigurationError,
@@ -129,7 +172,8 @@ def main(argv=None):
     stop = threading.Event()
     cmd.stop_on_signals(stop)
     heartbeats, nova = start_consumers(CONF, CONF.bus.pool, mailbox.deliver,
-                                       mailbox.deliver_events)
+                                       mailbox.deliver_events,
+                                       mailbox.deliver_nova, admission)
     engine = engine_module.Engine(
         settings, runner, mailbox, CONF.bus.deaf_after,
         hearing=heartbeats.seconds_since_canary, sources=(heartbeats, nova),

@@ -10,7 +10,10 @@ failed) host back in service: the engine reads it from the journal and
 watches the host again from its next heartbeat. ``host held`` lists the
 hosts held over the fence budget (``[recovery] max_fences``), ``host
 release HOST`` lets one of them be fenced and recovered (one host per
-command: the operator decides for each).
+command: the operator decides for each). ``host maintenance HOST on|off``
+announces maintenance signed with the heartbeat master key;
+``heartbeat-key create FILE`` writes a new master key (mode 0600) and
+``heartbeat-key derive HOST`` prints the key of a host's agent.
 """
 
 import getpass
@@ -19,6 +22,7 @@ import time
 
 from oslo_config import cfg
 
+from freezer_dr import signing
 from freezer_dr.conf import CONF
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
@@ -185,6 +189,55 @@ def _host_release():
     return 0
 
 
+def _key_create():
+    path = CONF.command.file
+    try:
+        signing.write_key(path, signing.new_master_key())
+    except OSError as exc:
+        sys.stderr.write('freezer-dr-manage: %s was NOT written: %s\n'
+                         % (path, exc))
+        return 1
+    print('heartbeat master key written to %s (mode 0600): name it in the '
+          'engines\' [bus] heartbeat_master_key_file, and give each agent '
+          'its key with "freezer-dr-manage heartbeat-key derive HOST"'
+          % path)
+    return 0
+
+
+def _master_key():
+    path = CONF.bus.heartbeat_master_key_file
+    if not path:
+        raise LookupError('[bus] heartbeat_master_key_file is not set in '
+                          'the configuration')
+    return signing.read_key(path, '[bus] heartbeat_master_key_file')
+
+
+def _key_derive():
+    # (The host's key on standard output only: for a file of mode 0600 on
+    # that host, [agent] heartbeat_key_file.)
+    print(signing.derive(_master_key(), CONF.command.host).hex())
+    return 0
+
+
+def _host_maintenance():
+    from freezer_dr import agent as agent_module
+    from freezer_dr import bus
+    host, enabled = CONF.command.host, CONF.command.state == 'on'
+    by = CONF.command.by or getpass.getuser()
+    agent_module.announce_maintenance(
+        bus.kombu_url(CONF, CONF.transport_url), CONF.bus.heartbeat_exchange,
+        CONF.bus.heartbeat_topic, host, enabled,
+        '%s (by %s)' % (CONF.command.reason or 'operator request', by),
+        'operator', key=_master_key(), publisher='freezer-dr-manage')
+    print('%s: maintenance %s announced, signed with the master key'
+          % (host, CONF.command.state))
+    return 0
+
+
+#: Commands that need no journal.
+_NO_JOURNAL = (_key_create, _key_derive, _host_maintenance)
+
+
 def _add_commands(subparsers):
     db = subparsers.add_parser('db', help='the journal database')
     db_commands = db.add_subparsers(dest='action')
@@ -227,6 +280,27 @@ def _add_commands(subparsers):
     release.add_argument('host')
     release.add_argument('--by', help='who releases it (default: the user)')
     release.set_defaults(func=_host_release)
+    maintenance = host_commands.add_parser(
+        'maintenance', help='put a host in (or out of) maintenance, signed '
+                            'with the heartbeat master key')
+    maintenance.add_argument('host')
+    maintenance.add_argument('state', choices=('on', 'off'))
+    maintenance.add_argument('--reason')
+    maintenance.add_argument('--by', help='who asks (default: the user)')
+    maintenance.set_defaults(func=_host_maintenance)
+    keys = subparsers.add_parser('heartbeat-key',
+                                 help='the keys heartbeats are signed with')
+    key_commands = keys.add_subparsers(dest='action')
+    key_commands.required = True
+    create = key_commands.add_parser(
+        'create', help='write a new master key to FILE (mode 0600)')
+    create.add_argument('file')
+    create.set_defaults(func=_key_create)
+    derive = key_commands.add_parser(
+        'derive', help='print the key of HOST (from [bus] '
+                       'heartbeat_master_key_file)')
+    derive.add_argument('host')
+    derive.set_defaults(func=_key_derive)
 
 
 def main(argv=None):
@@ -235,7 +309,8 @@ def main(argv=None):
     try:
         CONF(sys.argv[1:] if argv is None else argv, project='freezer-dr',
              prog='freezer-dr-manage')
-        if not CONF.database.connection:
+        if not CONF.database.connection and \
+                CONF.command.func not in _NO_JOURNAL:
             raise cfg.RequiredOptError('connection', CONF.database)
     except cfg.Error as exc:
         sys.stderr.write('freezer-dr-manage: bad configuration: %s\n' % exc)

@@ -51,6 +51,13 @@ opts = [
                help='Where the agent remembers that it announced a planned '
                     'shutdown, so that it announces the end of that '
                     'maintenance when it starts again.'),
+    cfg.StrOpt('heartbeat_key_file',
+               help='File holding this host\'s heartbeat key (hex), '
+                    'printed by "freezer-dr-manage heartbeat-key derive '
+                    'HOST" on the control plane; mode 0600. Every heartbeat '
+                    'and maintenance message is signed with it. Unset, they '
+                    'are sent unsigned, and an engine drops them unless it '
+                    'allows unsigned heartbeats.'),
 ]
 
 

@@ -46,6 +46,37 @@ opts = [
                       'canary came back for this many seconds the engine '
                       'considers itself deaf, and nobody is declared dead '
                       'until it hears again.'),
+    cfg.StrOpt('heartbeat_master_key_file',
+               help='File holding the master key (hex) that every host\'s '
+                    'heartbeat key is derived from: key(host) = '
+                    'HMAC-SHA256(master, "freezer-dr heartbeat " + host). '
+                    'Heartbeats and maintenance messages that are not '
+                    'signed by their host\'s key (or, for an operator\'s '
+                    'maintenance, by the master key) are dropped and '
+                    'counted. Create it with "freezer-dr-manage '
+                    'heartbeat-key create FILE" (mode 0600); give each '
+                    'agent its key with "freezer-dr-manage heartbeat-key '
+                    'derive HOST". Without it the engine refuses to start '
+                    'unless allow_unsigned_heartbeats is set.'),
+    cfg.StrOpt('previous_heartbeat_master_key_file',
+               help='The master key being replaced, still accepted while '
+                    'the agents move to keys derived from the new one '
+                    '(rotation); unset it once they all have.'),
+    cfg.BoolOpt('allow_unsigned_heartbeats',
+                default=False,
+                help='Accept heartbeats and maintenance messages without a '
+                     'valid signature (no heartbeat_master_key_file). '
+                     'Anything that can publish on the bus (every '
+                     'OpenStack service has the credentials) can then '
+                     'speak for any host: keep a dead host "alive", or have '
+                     'a live one declared dead. Logged as a warning at '
+                     'every start.'),
+    cfg.FloatOpt('heartbeat_max_skew',
+                 default=30.0, min=1.0,
+                 help='Seconds a signed heartbeat\'s send time may differ '
+                      'from the engine\'s clock; one outside is dropped as '
+                      'stale (a replay of a recorded heartbeat). Keep the '
+                      'clocks in sync (NTP).'),
 ]
 
 

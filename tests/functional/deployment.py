@@ -5,6 +5,7 @@ it runs by (the defaults); with recovery on, :class:`Deployment` adds the
 journal and the test plugins (tests/functional/plugins.py).
 """
 
+import os
 import re
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import uuid
 
 from freezer_dr import engine as engine_module
+from freezer_dr import signing
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
 from freezer_dr.liveness import detectors
@@ -61,6 +63,12 @@ class Cloud:
     def __init__(self, tmp_path, url, **options):
         self.prefix = 'fdrtest_' + uuid.uuid4().hex[:8]
         self.dir = tmp_path
+        # Heartbeats are signed (issue 12): the engine's master key, each
+        # agent's key derived from it (start_agent, start_fleet).
+        self.master_key_file = str(tmp_path / 'heartbeat-master.key')
+        if not os.path.exists(self.master_key_file):
+            signing.write_key(self.master_key_file,
+                              signing.new_master_key())
         self.decisions = str(tmp_path / 'decisions.jsonl')
         self.config = str(tmp_path / 'freezer-dr.conf')
         sections = {
@@ -68,7 +76,8 @@ class Cloud:
             'bus': {'heartbeat_exchange': self.prefix,
                     'heartbeat_topic': self.prefix + '_heartbeats',
                     'pool': self.prefix + '_engine',
-                    'nova_exchange': self.prefix + '_nova'},
+                    'nova_exchange': self.prefix + '_nova',
+                    'heartbeat_master_key_file': self.master_key_file},
             # Recovery is off unless a test turns it on
             # (engine__dry_run='false' and a journal).
             'engine': {'decisions_file': self.decisions,
@@ -84,6 +93,16 @@ class Cloud:
                 f.write('[%s]\n' % section)
                 for name, value in values.items():
                     f.write('%s = %s\n' % (name, value))
+
+    def host_key_file(self, host):
+        """The key file of ``host``'s agent (derived from the master key,
+        mode 0600), written once."""
+        path = str(self.dir / ('agent-%s.key' % host))
+        if not os.path.exists(path):
+            master = signing.read_key(self.master_key_file, 'master')
+            signing.write_key(path, signing.derive(master, host).hex() +
+                              '\n')
+        return path
 
     def decided(self):
         try:
@@ -109,7 +128,9 @@ def start_agent(processes, cloud, host, *extra):
     sets the host name and state file)."""
     own = cloud.dir / ('agent-' + host + '.conf')
     own.write_text('[agent]\nhost = %s\nstate_file = %s\n'
-                   % (host, cloud.dir / ('state-' + host + '.json')))
+                   'heartbeat_key_file = %s\n'
+                   % (host, cloud.dir / ('state-' + host + '.json'),
+                      cloud.host_key_file(host)))
     return processes.start('agent-' + host, [
         command('freezer-dr-agent'), '--config-file', cloud.config,
         '--config-file', str(own), *extra])
@@ -118,7 +139,8 @@ def start_agent(processes, cloud, host, *extra):
 def start_fleet(processes, cloud, hosts):
     """Agents for ``hosts`` in one process (tests/functional/fleet.py)."""
     args = [sys.executable, '-m', 'tests.functional.fleet',
-            '--config-file', cloud.config]
+            '--config-file', cloud.config,
+            '--master-key-file', cloud.master_key_file]
     for host in hosts:
         args += ['--host', host]
     return processes.start('fleet', args)

@@ -18,20 +18,28 @@ from oslo_config import cfg
 import oslo_messaging
 
 from freezer_dr import agent
+from freezer_dr import signing
 from freezer_dr.conf import CONF
 
 
 def main(argv):
-    CONF.register_cli_opts([cfg.MultiStrOpt('host', required=True,
-                                            help='A host to heartbeat for.')])
+    CONF.register_cli_opts([
+        cfg.MultiStrOpt('host', required=True,
+                        help='A host to heartbeat for.'),
+        cfg.StrOpt('master-key-file', dest='master_key_file',
+                   help='The heartbeat master key: each host signs with '
+                        'its key derived from it (unset: unsigned).')])
     CONF(argv, project='freezer-dr', default_config_files=[])
     oslo_messaging.set_transport_defaults(CONF.bus.heartbeat_exchange)
     transport = oslo_messaging.get_notification_transport(CONF)
+    master = signing.read_key(CONF.master_key_file, 'master key') \
+        if CONF.master_key_file else None
     fleet = agent.Fleet(
         agent.Agent(agent.make_notifier(transport, host,
                                         CONF.bus.heartbeat_topic),
                     host, CONF.agent.heartbeat_interval,
-                    boot_id=str(uuid.uuid4()))
+                    boot_id=str(uuid.uuid4()),
+                    key=signing.derive(master, host) if master else None)
         for host in CONF.host)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())

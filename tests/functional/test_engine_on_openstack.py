@@ -35,7 +35,9 @@ class Engine:
             'DEFAULT': {'transport_url': cloud.transport_url},
             'bus': {'heartbeat_exchange': cloud.name,
                     'heartbeat_topic': cloud.name + '_heartbeats',
-                    'pool': 'fdrtest_%s' % tmp_path.name[-12:]},
+                    'pool': 'fdrtest_%s' % tmp_path.name[-12:],
+                    'heartbeat_master_key_file':
+                        cloud.heartbeat_master_key_file},
             'engine': {'decisions_file': self.decisions,
                        'stats_interval': 5},
             'database': {'connection': url},

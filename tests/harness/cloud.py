@@ -40,6 +40,7 @@ import time
 
 import pymysql
 
+from freezer_dr import signing
 from tests.harness import install
 from tests.helpers import TOP
 from tests.helpers import Process
@@ -203,6 +204,11 @@ class Cloud:
         self.processes = {}
         self.timings = {}
         self._pgid_file = os.path.join(self.dir, 'pgids')
+        #: The heartbeat master key (the engines' [bus]
+        #: heartbeat_master_key_file); each host's agent signs with its
+        #: key derived from it.
+        self.heartbeat_master_key_file = os.path.join(self.dir,
+                                                      'heartbeat-master.key')
         self._reaper = None
         self._mail = None
         self.venvs = {}
@@ -266,6 +272,9 @@ class Cloud:
         began = time.monotonic()
         for sub in (self.etc, self.log_dir, os.path.join(self.dir, 'hosts')):
             os.makedirs(sub, exist_ok=True)
+        if not os.path.exists(self.heartbeat_master_key_file):
+            signing.write_key(self.heartbeat_master_key_file,
+                              signing.new_master_key())
         self._start_reaper()
         self.venvs = install.ensure_all(log=self.log)
         self.timings['install_s'] = time.monotonic() - began
@@ -482,9 +491,18 @@ class Cloud:
                 'cwd': TOP}]
             if self.agent_config:
                 agent_own = os.path.join(host.dir, 'agent.conf')
+                key_file = os.path.join(host.dir, 'agent.key')
+                if not os.path.exists(key_file):
+                    master = signing.read_key(
+                        self.heartbeat_master_key_file, 'master key')
+                    signing.write_key(key_file, signing.derive(
+                        master, host.name).hex() + '\n')
                 with open(agent_own, 'w') as f:
-                    f.write('[agent]\nhost = %s\nstate_file = %s\n' % (
-                        host.name, os.path.join(host.dir, 'agent.json')))
+                    f.write('[agent]\nhost = %s\nstate_file = %s\n'
+                            'heartbeat_key_file = %s\n' % (
+                                host.name, os.path.join(host.dir,
+                                                        'agent.json'),
+                                key_file))
                 processes.append({
                     'name': 'freezer-dr-agent',
                     'args': [os.path.join(os.path.dirname(sys.executable),

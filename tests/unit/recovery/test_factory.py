@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from freezer_dr import signing
 from freezer_dr.drivers import base
 from freezer_dr.drivers.fencers import credentials
 from freezer_dr.drivers.fencers import ipmi
@@ -131,17 +132,21 @@ def _script(command):
     return path
 
 
-def _engine_refuses(tmp_path, recovery):
+def _engine_refuses(tmp_path, recovery, bus=''):
     """Start freezer-dr-engine with ``recovery`` as its [recovery] section
     (a broker port nothing listens on: it must stop before the bus); return
     its one line of error."""
     conf = tmp_path / 'freezer-dr.conf'
+    key = tmp_path / 'master.key'
+    if not key.exists():
+        signing.write_key(str(key), signing.new_master_key())
     conf.write_text('[DEFAULT]\ntransport_url = rabbit://guest:guest@'
                     '127.0.0.1:1/\n'
+                    '[bus]\nheartbeat_master_key_file = %s\n%s'
                     '[engine]\ndry_run = false\n'
                     '[database]\nconnection = sqlite:///%s\n'
                     '[recovery]\n%s'
-                    % (tmp_path / 'journal.sqlite', recovery))
+                    % (key, bus, tmp_path / 'journal.sqlite', recovery))
     result = subprocess.run([_script('freezer-dr-engine'), '--config-file',
                              str(conf)], capture_output=True, text=True,
                             timeout=120)
@@ -167,3 +172,29 @@ def test_the_stock_recovery_settings_name_the_first_option_to_set(
     assert line == ('freezer-dr-engine: bad configuration: [nova] '
                     'auth_type: not set: freezer-dr cannot authenticate to '
                     'nova')
+
+
+def test_the_engine_refuses_unchecked_heartbeats_unless_told(tmp_path):
+    """Issue 12: with no master key the engine refuses to start (anything
+    on the bus could speak for any host), unless unsigned heartbeats are
+    allowed, which it then warns of."""
+    conf = tmp_path / 'freezer-dr.conf'
+    conf.write_text('[DEFAULT]\ntransport_url = rabbit://guest:guest@'
+                    '127.0.0.1:1/\n[engine]\ndry_run = true\n')
+    result = subprocess.run([_script('freezer-dr-engine'), '--config-file',
+                             str(conf)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert 'freezer-dr-engine: bad configuration: [bus] ' \
+        'heartbeat_master_key_file is not set' in result.stderr
+    key = tmp_path / 'master.key'
+    key.write_text(signing.new_master_key())
+    key.chmod(0o644)
+    conf.write_text(conf.read_text() +
+                    '[bus]\nheartbeat_master_key_file = %s\n' % key)
+    result = subprocess.run([_script('freezer-dr-engine'), '--config-file',
+                             str(conf)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert 'readable by others (mode 644): run "chmod 600 %s"' % key \
+        in result.stderr
