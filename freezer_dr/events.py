@@ -209,6 +209,12 @@ def _text(value, what, nullable=False, limit=MAX_TEXT_LENGTH):
     if len(value) > limit:
         raise MalformedMessage('%s is longer than %d characters'
                                % (what, limit))
+    if not value.isprintable():
+        # Text from the wire ends up in logs and decisions files: a line
+        # break in it would forge lines there. Control characters are kept,
+        # escaped.
+        value = ''.join(c if c.isprintable() else
+                        repr(c)[1:-1] for c in value)
     return value
 
 
@@ -256,10 +262,10 @@ def _parse_checks(value):
             if check is not None:
                 checks.append(check)
                 continue
-        _text(name, 'check name', limit=MAX_HOST_LENGTH)
+        shown = _text(name, 'check name', limit=MAX_HOST_LENGTH)
         what = 'check %r' % name[:60]
         _require_dict(result, what)
-        check = Check(name,
+        check = Check(shown,
                       _boolean(_field(result, 'ok', what), what + ' ok'),
                       _text(result.get('detail', ''), what + ' detail'))
         if check.ok is True and check.detail == '' and \
@@ -296,6 +302,8 @@ def _parse_heartbeat(payload, received_at):
                                % (MAX_BOOT_ID_LENGTH, _describe(boot_id)))
     if type(sent_at) is not float or not math.isfinite(sent_at):
         sent_at = _number(sent_at, 'heartbeat sent_at')
+    if not boot_id.isprintable():
+        boot_id = _text(boot_id, 'heartbeat boot_id')     # (escaped)
     return Heartbeat(received_at, host, sequence, boot_id, sent_at,
                      _parse_checks(payload.get('checks')))
 

@@ -656,10 +656,16 @@ def test_heartbeat_line_round_trip_property(received_at, host, sequence,
                                  payload)
     event = events.parse_recording_line(line)
     assert event == events.Heartbeat(
-        received_at, host, sequence, boot_id, float(sent_at),
-        tuple(sorted(events.Check(n, r['ok'], r['detail'])
+        received_at, host, sequence, _escaped(boot_id), float(sent_at),
+        tuple(sorted(events.Check(_escaped(n), r['ok'],
+                                  _escaped(r['detail']))
                      for n, r in checks.items())))
     assert not math.isnan(event.sent_at)
+
+
+def _escaped(text):
+    """Text as the parser keeps it: control characters escaped."""
+    return ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def test_recording_lines_may_be_indented_but_not_followed_by_data():
@@ -670,3 +676,11 @@ def test_recording_lines_may_be_indented_but_not_followed_by_data():
     with pytest.raises(events.MalformedMessage) as raised:
         events.parse_recording_line(line + ' {}')
     assert 'extra data' in raised.value.reason
+
+
+def test_control_characters_from_the_wire_are_escaped():
+    """A line break in a maintenance reason would forge lines in the log
+    and the decisions file: it arrives escaped."""
+    event = _maintenance(reason='done\n2026-12-02 INFO forged line\x1b[2J')()
+    assert event.reason == 'done\\n2026-12-02 INFO forged line\\x1b[2J'
+    assert '\n' not in event.reason
