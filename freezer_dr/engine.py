@@ -268,6 +268,8 @@ class Engine:
         malformed = self.counters.malformed + sum(c.malformed
                                                   for c in counters)
         refused = dict(self.counters.refused)
+        if self.core.jumps_refused:
+            refused['sequence jump'] = self.core.jumps_refused
         for c in counters:
             for reason, count in getattr(c, 'refused', {}).items():
                 refused[reason] = refused.get(reason, 0) + count

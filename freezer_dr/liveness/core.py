@@ -38,6 +38,10 @@ NOVA_COMPUTE = 'nova-compute'
 # requested_by of the maintenance the agent announces on a planned shutdown.
 AGENT = 'freezer-dr-agent'
 
+# Heartbeats a host may have sent beyond what the time elapsed explains
+# (clock jitter, a burst after a stall) before a jump is refused.
+MAX_SEQUENCE_SLACK = 100
+
 # The incarnation of a host declared dead without ever being heard (no
 # boot id): whatever it says later, its recovery is this one.
 UNHEARD = 'unknown'
@@ -103,6 +107,8 @@ class LivenessCore:
         self._counts = dict.fromkeys(st.ALL, 0)
         #: Changes each time a host is tracked or forgotten.
         self.hosts_version = 0
+        #: Heartbeats dropped for a sequence number too far ahead.
+        self.jumps_refused = 0
         self._storm = storm.StormGuard(settings.storm_window,
                                        settings.max_failed_hosts,
                                        settings.max_failed_percent)
@@ -234,6 +240,12 @@ class LivenessCore:
         return len(self._hosts)
 
     # --- helpers -------------------------------------------------------------
+
+    def _max_jump(self, elapsed):
+        """How far a host's sequence number may move on in ``elapsed``
+        seconds: twice the heartbeats it could have sent, and some."""
+        return 2.0 * max(elapsed, 0.0) / self.settings.heartbeat_interval \
+            + MAX_SEQUENCE_SLACK
 
     def _at(self, now):
         if now > self._now:
@@ -469,6 +481,11 @@ class LivenessCore:
                 # A duplicate, or a stale heartbeat overtaken by newer ones
                 # (a redelivery, a slow worker): it proves nothing. A low
                 # sequence number is an agent that restarted on this boot.
+                return _NOTHING
+            elif ev.sequence - h.sequence > self._max_jump(now - h.last_heard):
+                # Further ahead than the time since the last one allows:
+                # not the agent (whose next ones would all look stale).
+                self.jumps_refused += 1
                 return _NOTHING
             if h.skip_interval:
                 h.skip_interval = False

@@ -485,3 +485,23 @@ def test_out_of_order_progress_is_an_ignored_progress_decision():
     [late] = c.recovery_progress('compute-00', 'fence', 'failed', cloud.now)
     assert late.kind == act.IGNORED_PROGRESS
     assert c.state_of('compute-00') == states.UP
+
+
+def test_a_sequence_number_too_far_ahead_is_refused():
+    """Issue 12: a heartbeat numbered 2^62 (a replay with a forged
+    sequence) would make every genuine one look stale: it is dropped, and
+    the host stays up on its real heartbeats."""
+    cloud = Cloud(1)
+    cloud.run(30)
+    host = 'compute-00'
+    cloud.seq[host] += 2 ** 62
+    cloud.beat(host)
+    cloud.seq[host] -= 2 ** 62
+    assert cloud.core.jumps_refused == 1
+    cloud.run(30)
+    assert cloud.kinds() == [act.UP]
+    # An agent silent for a while (heartbeats lost) jumps within bounds.
+    cloud.seq[host] += 5
+    cloud.run(2)
+    assert cloud.core.jumps_refused == 1
+    assert cloud.kinds() == [act.UP]
