@@ -273,3 +273,18 @@ def test_a_broken_peer_is_an_unconfirmed_result_in_bounded_time(
     if failure == 'wrong password' and side.name != 'noop':
         assert side.power('compute-1') == 'on'
     assert_no_secret(side, result, caplog)
+
+
+def test_two_hosts_on_one_bmc_refuse_start_up(side, tmp_path, caplog):
+    """Issue 12: a credentials file that maps two hosts to the same device
+    (a copy-paste) would have a fence of one power the other off: every
+    fencer that confirms refuses it at start, naming both hosts."""
+    entry = side.add_host('compute-1')
+    fencer = build(side, tmp_path, {'compute-1': entry, 'compute-9': entry})
+    if not fencer.CAN_CONFIRM:
+        return
+    with pytest.raises(base.ConfigurationError) as error:
+        fencer.validate()
+    assert error.value.option == '[fencer] credentials_file'
+    assert 'compute-1 and compute-9' in str(error.value)
+    assert side.power('compute-1') == 'on'

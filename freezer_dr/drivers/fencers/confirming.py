@@ -130,7 +130,27 @@ class ConfirmingFencer(base.Fencer):
             raise base.ConfigurationError(
                 CREDENTIALS_OPTION, 'the %s fencer has no host to fence: '
                 'the file has no %s credentials' % (self.PEER, self.PEER))
+        # Pacemaker binds each fence device to its node: two hosts on one
+        # BMC (a copy-paste in the credentials file) would power the wrong
+        # one off.
+        seen = {}
+        for host, creds in sorted(self._credentials.items()):
+            if self._missing(creds):
+                continue
+            endpoint = self._endpoint(creds)
+            if endpoint in seen:
+                raise base.ConfigurationError(
+                    CREDENTIALS_OPTION, 'hosts %s and %s are mapped to the '
+                    'same %s (%s): fencing one would power the other off'
+                    % (seen[endpoint], host, self.PEER,
+                       self._where(creds)))
+            seen[endpoint] = host
         return []
+
+    def _endpoint(self, creds):
+        """What identifies the device that powers a host off (two hosts
+        must not share one)."""
+        return (creds.address, creds.port)
 
     def hosts(self):
         return sorted(self._credentials)

@@ -58,6 +58,9 @@ class LibvirtFencer(confirming.ConfirmingFencer):
     def _where(self, creds):
         return '%s domain %s' % (self._uri(creds), creds.domain)
 
+    def _endpoint(self, creds):
+        return (self._uri(creds), creds.domain)
+
     def _uri(self, creds):
         return creds.uri or self._default_uri
 

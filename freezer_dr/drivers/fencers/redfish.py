@@ -61,6 +61,9 @@ class RedfishFencer(confirming.ConfirmingFencer):
     def _where(self, creds):
         return _url(creds)
 
+    def _endpoint(self, creds):
+        return (_url(creds), creds.system or '')
+
     def _attempt(self, host, creds, first):
         try:
             return self._power_off(creds)
