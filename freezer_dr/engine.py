@@ -83,6 +83,26 @@ class EngineCounters:
         return count
 
 
+class HeardHosts:
+    """When each host's latest admitted heartbeat was received (wall
+    clock) and with which boot id: written by the engine thread, read by
+    the recovery workers (is a host that was fenced still speaking?)."""
+
+    def __init__(self):
+        self._last = {}
+
+    def record(self, host, boot_id, at):
+        self._last[host] = (boot_id, at)
+
+    def since(self, host, when):
+        """``(boot_id, at)`` of ``host``'s latest heartbeat if it was
+        received at or after ``when``; otherwise None."""
+        entry = self._last.get(host)
+        if entry is None or entry[1] < when:
+            return None
+        return entry
+
+
 class Mailbox:
     """What other threads hand the engine thread: parsed events (from the
     consumers) and work (from the runner). Made before both, so that
@@ -93,6 +113,7 @@ class Mailbox:
         heartbeats and maintenance messages count (None: all)."""
         self.counters = EngineCounters()
         self.admission = admission
+        self.heard = HeardHosts()
         self.events = queue.SimpleQueue()
         self.work = queue.SimpleQueue()
 
@@ -150,6 +171,7 @@ class Engine:
         self._stats_interval = stats_interval
         self._clock = clock
         self._inbox = mailbox.events
+        self._heard = mailbox.heard
         self._posted = mailbox.work
         # Events waiting for the horizon, as (received_at, order, event).
         self._pending = []
@@ -240,6 +262,7 @@ class Engine:
     def _apply_until(self, horizon):
         pending = self._pending
         step = self.core.step
+        heard = self._heard.record
         applied = self._applied
         while pending and pending[0][0] <= horizon:
             received_at, _, event = heapq.heappop(pending)
@@ -248,6 +271,8 @@ class Engine:
             else:
                 applied = received_at
             self.counters.events += 1
+            if type(event) is events.Heartbeat:
+                heard(event.host, event.boot_id, received_at)
             decided = step(event, received_at)
             if decided:
                 self._carry_out(decided)

@@ -110,6 +110,14 @@ opts = [
                       'silent host alone is always recovered. The '
                       'administrators are alerted as for a storm. 0 '
                       'disables the check.'),
+    cfg.FloatOpt('already_off_recheck',
+                 default=2.0, min=0.0, max=60.0,
+                 help='When the fence device says the power was already off '
+                      'before anything was sent, seconds to wait before '
+                      'reading it again: the fence is believed only if it '
+                      'still says off and the host was not heard since the '
+                      'fence began (a lying BMC, or one mapped to another '
+                      'host, says "already off" too).'),
     cfg.StrOpt('monitor',
                default='none',
                help='Monitor driver (namespace freezer_dr.monitors) that '

@@ -86,6 +86,11 @@ class FenceResult(typing.NamedTuple):
     host: str
     confirmed: bool
     detail: str
+    #: The power was off at the first read, before anything was sent: a
+    #: lying BMC (or one mapped to the wrong host) says so too, so the
+    #: recovery reads it again after a pause and checks that the host
+    #: stayed silent.
+    already_off: bool = False
 
 
 class Fencer(Driver):
@@ -113,6 +118,11 @@ class Fencer(Driver):
         """'' when this fencer can fence ``host``; otherwise why not (no
         credentials, incomplete ones), in one line without a secret."""
         return ''
+
+    def power_state(self, host):
+        """Read ``host``'s power state now: ``'on'``, ``'off'``, or None
+        when this fencer cannot tell (or the read failed: never raises)."""
+        return None
 
 
 class Isolator(Driver):

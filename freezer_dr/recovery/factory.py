@@ -71,7 +71,8 @@ def build_workflow(conf, journal):
                    for name in rc.notifiers},
         unfenced_evacuation=rc.unfenced_evacuation_hosts,
         step_attempts=rc.step_attempts, step_retry_delay=rc.step_retry_delay,
-        fence_budget=(rc.max_fences, rc.fence_window))
+        fence_budget=(rc.max_fences, rc.fence_window),
+        already_off_recheck=rc.already_off_recheck)
 
 
 def check_workflow(flow):

@@ -63,6 +63,8 @@ class RecoveryRunner:
         self.flow = flow
         self._journal = journal
         self._post = mailbox.post
+        self._heard = getattr(getattr(mailbox, 'heard', None), 'since',
+                              None)
         self._leadership = leadership
         self.alerts = alerts or alerts_module.Alerts(
             getattr(flow, 'notifiers', {}))
@@ -222,7 +224,10 @@ class RecoveryRunner:
                 progress=lambda step, status: post(functools.partial(
                     self._on_progress, host, step, status)),
                 epoch=epoch,
-                guard=None if leadership is None else leadership.check)
+                guard=None if leadership is None else leadership.check,
+                heard=self._heard,
+                alarm=lambda kind, subject, text: self.alerts.raise_alert(
+                    kind, subject, text, host=host))
             if outcome.held:
                 self._alert_held(host, outcome)
                 post(functools.partial(self._on_held, outcome))

@@ -23,6 +23,7 @@ import json
 import logging
 import time
 
+from freezer_dr import clock
 from freezer_dr.drivers import base
 from freezer_dr.journal import api as journal_api
 from freezer_dr.recovery import report as report_module
@@ -59,7 +60,7 @@ class Retrier:
         for attempt in range(1, self.attempts + 1):
             try:
                 return function(*args)
-            except journal_api.Deposed:
+            except base.StopActing:
                 raise           # never retried: nothing more in our name
             except Exception as exc:
                 if attempt >= self.attempts:
@@ -85,7 +86,9 @@ class Context:
     """
 
     def __init__(self, journal, recovery_id, host, incarnation, reason,
-                 retrier, epoch=None, guard=None):
+                 retrier, epoch=None, guard=None, heard=None, alarm=None):
+        self._heard = heard
+        self._alarm = alarm
         self.journal = journal
         self.recovery_id = recovery_id
         self.host = host
@@ -102,6 +105,30 @@ class Context:
         """
         if self._guard is not None:
             self._guard(self.epoch)
+
+    def heard_since(self, since, same_boot=False):
+        """``(boot_id, at)`` of this host's latest heartbeat received at
+        or after ``since`` (epoch seconds; with ``same_boot``, only from
+        the boot it was declared dead with), or None."""
+        if self._heard is None:
+            return None
+        found = self._heard(self.host, since)
+        if found is None:
+            return None
+        boot = str(self.incarnation).split('~')[0]
+        if same_boot and boot != 'unknown' and found[0] != boot:
+            return None         # it rebooted: not the same host running on
+        return found
+
+    def alarm(self, kind, subject, text):
+        """Alert the administrators (and log at CRITICAL)."""
+        LOG.critical('Recovery of %s: %s. %s', self.host, subject, text)
+        if self._alarm is not None:
+            try:
+                self._alarm(kind, subject, text)
+            except Exception:
+                LOG.exception('Recovery of %s: the alarm %s could not be '
+                              'raised', self.host, kind)
 
     def call(self, what, function, *args):
         """``function(*args)`` under the retry policy, each call after
@@ -143,13 +170,19 @@ class Fence(Step):
 
     name = FENCE
 
-    def __init__(self, fencer, unfenced_evacuation=frozenset()):
+    def __init__(self, fencer, unfenced_evacuation=frozenset(),
+                 already_off_recheck=2.0, sleep=time.sleep):
         self.fencer = fencer
         self.override = frozenset(unfenced_evacuation)
+        self.recheck = already_off_recheck
+        self._sleep = sleep
 
     def run(self, context):
         host = context.host
+        began = clock.now()
         result = context.call(self.name, self.fencer.fence, host)
+        if result.confirmed and result.already_off:
+            return self._believe(context, result, began)
         if result.confirmed:
             return base.done(result.detail)
         if host in self.override:
@@ -161,6 +194,29 @@ class Fence(Step):
                              % result.detail)
         return base.failed('power-off not confirmed (%s): no evacuation '
                            '(safety rule 1)' % result.detail)
+
+    def _believe(self, context, result, began):
+        """The device said the power was off before anything was sent: a
+        lying BMC, or one mapped to another host, says so too. Believed
+        only if, read again after a pause, it still says off and the host
+        was not heard since the fence began (safety rule 8)."""
+        self._sleep(self.recheck)
+        state = self.fencer.power_state(context.host)
+        heard = context.heard_since(began)
+        if state == 'off' and heard is None:
+            return base.done('%s; read again after %.1f s: off, and no '
+                             'heartbeat since' % (result.detail,
+                                                  self.recheck))
+        why = ('read again after %.1f s it says %s' % (self.recheck, state)
+               if state != 'off' else 'the host was heard %.1f s after the '
+               'fence began' % (heard[1] - began))
+        context.alarm('fence_not_believed', 'the fence of %s is not believed'
+                      % context.host, 'Its fence device said the power was '
+                      'already off, but %s: a lying BMC, or one mapped to '
+                      'another host. Nothing is evacuated.' % why)
+        return base.failed('the fence device said the power was already '
+                           'off, but %s: not believed; no evacuation '
+                           '(safety rule 8)' % why)
 
 
 class Isolate(Step):
@@ -182,8 +238,9 @@ class Evacuate(Step):
 
     name = EVACUATE
 
-    def __init__(self, evacuator):
+    def __init__(self, evacuator, fencer=None):
         self.evacuator = evacuator
+        self.fencer = fencer
 
     def run(self, context):
         fence = [s for s in context.journal.steps(context.recovery_id)
@@ -191,10 +248,35 @@ class Evacuate(Step):
         if not fence or fence[0].status != journal_api.DONE:
             return base.failed('the fence step has not completed: no '
                                'evacuation')
-        # (Each evacuation request is guarded too: an engine deposed in
-        # the middle of a host's evacuation requests no more of them.)
-        instances = context.call(self.name, functools.partial(
-            self.evacuator.evacuate, guard=context.check), context.host)
+        fenced_at = fence[0].finished_at or fence[0].started_at
+        # Just before the first evacuation: the power is still off, and
+        # the host has not spoken since its fence (safety rule 8).
+        state = self.fencer.power_state(context.host) \
+            if self.fencer is not None else None
+        if state not in (None, 'off'):
+            context.alarm('power_back_on', 'the power of %s is %s after its '
+                          'fence' % (context.host, state),
+                          'Read just before its evacuation. Nothing is '
+                          'evacuated.')
+            return base.failed('the power reads %s again just before the '
+                               'evacuation: no evacuation' % state)
+        split = self._split_brain(context, fenced_at)
+        if split:
+            return base.failed(split)
+
+        def guard():
+            # (Each evacuation request is guarded: an engine deposed in the
+            # middle of a host's evacuation, or a host that speaks again,
+            # gets no more of them.)
+            context.check()
+            if context.heard_since(fenced_at, same_boot=True):
+                raise SplitBrain()
+        try:
+            instances = context.call(self.name, functools.partial(
+                self.evacuator.evacuate, guard=guard), context.host)
+        except SplitBrain:
+            return base.failed(self._split_brain(context, fenced_at) or
+                               'split brain')
         for instance in instances:
             # One journal line per instance: the report (and an operator
             # reading the journal) sees each one, even after a restart.
@@ -203,12 +285,38 @@ class Evacuate(Step):
             context.step_finished(
                 name, journal_api.DONE if instance.ok else journal_api.FAILED,
                 json.dumps(instance._asdict(), sort_keys=True))
+        split = self._split_brain(context, fenced_at)
+        if split:
+            return base.failed(split)
         bad = [i for i in instances if not i.ok]
         if bad:
             return base.failed('%d of %d instances not evacuated: %s' % (
                 len(bad), len(instances),
                 ', '.join('%s (%s)' % (i.id, i.detail) for i in bad)))
         return base.done('%d instances evacuated' % len(instances))
+
+
+    @staticmethod
+    def _split_brain(context, fenced_at):
+        """'' while the host stays silent since its fence; otherwise the
+        reason to stop, after the split-brain alarm."""
+        heard = context.heard_since(fenced_at, same_boot=True)
+        if heard is None:
+            return ''
+        why = ('split brain: %s heartbeats again with boot %s, %.1f s after '
+               'its fence was confirmed' % (context.host, heard[0],
+                                            heard[1] - fenced_at))
+        context.alarm('split_brain', 'SPLIT BRAIN: %s speaks after its '
+                      'fence' % context.host, why + '. Its fence did not '
+                      'hold (a lying BMC, or one mapped to another host): '
+                      'no more of its instances are evacuated; those '
+                      'already evacuated may run twice on shared storage. '
+                      'An operator must act now.')
+        return why + ': no more evacuation'
+
+
+class SplitBrain(base.StopActing):
+    """A fenced host speaks again: its evacuation stops."""
 
 
 class Notify(Step):

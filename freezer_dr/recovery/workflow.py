@@ -71,7 +71,7 @@ class Workflow:
     def __init__(self, journal, fencer, evacuator, notifiers, isolator=None,
                  unfenced_evacuation=frozenset(), clock=time.monotonic,
                  step_attempts=1, step_retry_delay=0.0, sleep=time.sleep,
-                 fence_budget=None):
+                 fence_budget=None, already_off_recheck=2.0):
         self._journal = journal
         self.fence_budget = fence_budget if fence_budget and \
             fence_budget[0] else None
@@ -81,9 +81,10 @@ class Workflow:
         self.notifiers = dict(notifiers)
         self.unfenced_evacuation = frozenset(unfenced_evacuation)
         self._notify = steps_module.Notify(self.notifiers)
-        self.steps = (steps_module.Fence(fencer, unfenced_evacuation),
+        self.steps = (steps_module.Fence(fencer, unfenced_evacuation,
+                                         already_off_recheck, sleep),
                       steps_module.Isolate(self.isolator),
-                      steps_module.Evacuate(evacuator),
+                      steps_module.Evacuate(evacuator, fencer),
                       self._notify)
         self._clock = clock
         self._retrier = steps_module.Retrier(step_attempts,
@@ -100,7 +101,7 @@ class Workflow:
         return found
 
     def run(self, host, incarnation, reason, progress=None, epoch=None,
-            guard=None):
+            guard=None, heard=None, alarm=None):
         """Recover this incarnation of ``host`` (or resume its recovery);
         return the :class:`Outcome`.
 
@@ -113,6 +114,12 @@ class Workflow:
         :param guard: callable(epoch) raising ``journal_api.Deposed`` when
             this engine no longer leads; called before every driver call,
             after the step's fenced journal write.
+        :param heard: callable(host, since) returning ``(boot_id, at)``
+            of the host's latest heartbeat received at or after ``since``
+            (epoch seconds), or None: is a fenced host still speaking?
+            (None: nobody can tell, the one-shot command.)
+        :param alarm: callable(kind, subject, text) raising an alert to
+            the administrators (a split brain).
         :raises journal_api.Deposed: this engine stopped leading; the
             recovery is left to the new leader, as the journal has it.
         """
@@ -146,7 +153,8 @@ class Workflow:
                         host, incarnation, why)
             return Outcome(host, incarnation, False, (), record.id, why)
         context = steps_module.Context(journal, record.id, host, incarnation,
-                                       reason, self._retrier, epoch, guard)
+                                       reason, self._retrier, epoch, guard,
+                                       heard, alarm)
         if record.created:
             self._notify.started(context, time.time())
         results = []

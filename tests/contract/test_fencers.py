@@ -214,7 +214,22 @@ def test_fencing_a_host_already_off(side, tmp_path, caplog):
     assert side.power('compute-1') == 'off'
     if fencer.CAN_CONFIRM:
         assert 'already' in result.detail
+        # (The recovery reads it again after a pause: a BMC that says
+        # "already off" may be lying, or be another host's.)
+        assert result.already_off is True
     assert_no_secret(side, result, caplog)
+
+
+def test_the_power_state_is_read_from_the_peer(side, tmp_path, caplog):
+    fencer = build(side, tmp_path, {'compute-1': side.add_host('compute-1')})
+    if not fencer.CAN_CONFIRM:
+        assert fencer.power_state('compute-1') is None
+        return
+    assert fencer.power_state('compute-1') == 'on'
+    result = fencer.fence('compute-1')
+    assert result.confirmed and result.already_off is False
+    assert fencer.power_state('compute-1') == 'off'
+    assert fencer.power_state('compute-2') is None    # no credentials
 
 
 def test_a_host_without_credentials_is_not_fenced(side, tmp_path, caplog):

@@ -223,10 +223,11 @@ class Deployment:
         self.db.dispose()
 
 
-def bmc(processes, tmp_path, monkeypatch, host=HOST):
+def bmc(processes, tmp_path, monkeypatch, host=HOST, *extra):
     """A BMC simulator for ``host`` whose credentials the test ipmi fencer
-    (plugins.IpmiFencer) reads."""
-    simulator = peers.Bmc(processes, tmp_path, host)
+    (plugins.IpmiFencer) reads; ``extra``: options of the simulator
+    (``--lie-off``...)."""
+    simulator = peers.Bmc(processes, tmp_path, host, *extra)
     monkeypatch.setenv('FREEZER_DR_TEST_IPMI_CREDENTIALS',
                        peers.credentials_file(
                            tmp_path, {host: (simulator.port,

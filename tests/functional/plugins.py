@@ -106,6 +106,8 @@ class CountingEvacuator(base.Evacuator):
                     instance, True, 'already ACTIVE on target',
                     project_id='p-test', target_host='target'))
                 continue
+            if guard is not None:
+                guard()         # (before each request, as nova's does)
             _append('evacuated', {'instance': instance, 'host': host,
                                   'pid': os.getpid()})
             results.append(base.InstanceResult(

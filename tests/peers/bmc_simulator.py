@@ -44,10 +44,14 @@ serversession.ServerSession = Sha1OnlySession
 
 class SimulatedBmc(bmc.Bmc):
     def __init__(self, authdata, port, state_file=None, refuse_off=False,
+                 lie_off=False,
                  address='127.0.0.1', ignore_soft_off=False):
         super().__init__(authdata, port=port, address=address)
         self.state_file = state_file
         self.refuse_off = refuse_off
+        #: Says the power is off whatever it is (a lying BMC, or the BMC of
+        #: another host that is off).
+        self.lie_off = lie_off
         self.ignore_soft_off = ignore_soft_off
         self.power = 'on'
         self.counts = {'power_off': 0, 'power_on': 0, 'soft_off': 0}
@@ -62,6 +66,8 @@ class SimulatedBmc(bmc.Bmc):
         os.replace(tmp, self.state_file)
 
     def get_power_state(self):
+        if self.lie_off:
+            return 'off'
         return self.power
 
     def power_off(self):
@@ -99,6 +105,9 @@ def main(argv):
     parser.add_argument('--state-file')
     parser.add_argument('--refuse-off', action='store_true',
                         help='accept power off but stay on (a broken BMC)')
+    parser.add_argument('--lie-off', action='store_true',
+                        help='always say the power is off (a lying BMC, or '
+                             'one mapped to another host that is off)')
     parser.add_argument('--ignore-soft-off', action='store_true',
                         help='accept a soft power off but stay on (a hung '
                              'operating system)')
@@ -106,7 +115,7 @@ def main(argv):
     with open(args.password_file) as f:
         password = f.read().strip()
     server = SimulatedBmc({args.user: password}, args.port, args.state_file,
-                          args.refuse_off,
+                          args.refuse_off, lie_off=args.lie_off,
                           ignore_soft_off=args.ignore_soft_off)
     print('BMC simulator on 127.0.0.1:%d' % args.port, flush=True)
     server.listen()

@@ -28,6 +28,10 @@ CREDENTIALS_OPTION = '[fencer] credentials_file'
 _SCRUB_MIN = 3
 
 
+#: What ``_attempt`` says when the power was off before anything was sent.
+ALREADY_OFF = ('power already off', 'domain already inactive')
+
+
 class FenceError(Exception):
     """A failure the fencer understands; its message is the reason."""
 
@@ -186,7 +190,8 @@ class ConfirmingFencer(base.Fencer):
                         host, True, '%s; power off confirmed by the %s %s '
                         '(attempt %d, %.1f s)' % (how, self.PEER, where,
                                                   attempt,
-                                                  time.monotonic() - began))
+                                                  time.monotonic() - began),
+                        already_off=how in ALREADY_OFF)
                 detail = '%s %s still reports power %s after %.1f s' % (
                     self.PEER, where, state, time.monotonic() - began)
             detail = scrub(detail, creds)
@@ -195,6 +200,25 @@ class ConfirmingFencer(base.Fencer):
             if attempt < self._attempts:
                 time.sleep(self._retry_delay * 2 ** (attempt - 1))
         return base.FenceResult(host, False, detail)
+
+    def power_state(self, host):
+        creds = self._credentials.get(host)
+        if creds is None or self._missing(creds):
+            return None
+        try:
+            return call_with_deadline(lambda: self._read_power(creds),
+                                      self._timeout + 1.0, self.PEER)
+        except Exception as exc:
+            LOG.warning('Reading the power of %s: %s', host,
+                        scrub('%s: %s' % (type(exc).__name__, exc), creds))
+            return None
+
+    def _read_power(self, creds):
+        """The power state (``'on'`` or ``'off'``), read from the peer.
+
+        :raises Exception: the peer could not be read.
+        """
+        raise NotImplementedError
 
     def _missing(self, creds):
         """Why ``creds`` are not enough for this fencer ('' if they are)."""

@@ -56,6 +56,19 @@ class IpmiFencer(confirming.ConfirmingFencer):
             reason = exc.args[0] if exc.args and exc.args[0] else None
             raise confirming.FenceError(reason or 'no answer') from None
 
+    def _read_power(self, creds):
+        ipmi = command.Command(bmc=creds.address,
+                               userid=creds.username.encode('utf-8'),
+                               password=creds.password.encode('utf-8'),
+                               port=creds.port)
+        try:
+            return ipmi.get_power()['powerstate']
+        finally:
+            try:
+                ipmi.ipmi_session.logout()
+            except Exception:
+                pass
+
     def _power_off(self, host, creds, first):
         # pyghmi 1.6 keeps every session in a process-wide table keyed by
         # (address, user, password, port): with str user and password it

@@ -70,6 +70,17 @@ class LibvirtFencer(confirming.ConfirmingFencer):
         return confirming.call_with_deadline(
             lambda: self._destroy(creds), self._timeout + 1.0, 'libvirt')
 
+    def _read_power(self, creds):
+        connection = libvirt.open(self._uri(creds))
+        try:
+            domain = connection.lookupByName(creds.domain)
+            return 'on' if domain.isActive() else 'off'
+        finally:
+            try:
+                connection.close()
+            except Exception:
+                pass
+
     def _destroy(self, creds):
         try:
             connection = libvirt.open(self._uri(creds))

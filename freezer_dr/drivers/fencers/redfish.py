@@ -71,6 +71,21 @@ class RedfishFencer(confirming.ConfirmingFencer):
             raise confirming.FenceError('%s: %s' % (type(exc).__name__,
                                                  exc)) from None
 
+    def _read_power(self, creds):
+        auth = self._auth(username=creds.username, password=creds.password)
+        root = sushy.Sushy(
+            _url(creds), auth=auth, verify=self._verify,
+            read_timeout=self._timeout, connect_timeout=self._connect_timeout,
+            server_side_retries=1, server_side_retries_delay=0.1)
+        try:
+            system = root.get_system(_system_path(root, creds.system))
+            return _STATES.get(system.power_state, str(system.power_state))
+        finally:
+            try:
+                auth.close()
+            except Exception:
+                pass
+
     def _power_off(self, creds):
         auth = self._auth(username=creds.username, password=creds.password)
         root = sushy.Sushy(

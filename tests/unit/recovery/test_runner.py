@@ -26,7 +26,7 @@ class Flow:
         self.runs = []
 
     def run(self, host, incarnation, reason, progress=None, epoch=None,
-            guard=None):
+            guard=None, heard=None, alarm=None):
         self.runs.append((host, incarnation))
         steps = []
         for step in workflow.STEPS:
@@ -143,7 +143,7 @@ def test_one_recovery_per_host_at_a_time():
 
     class Blocking(Flow):
         def run(self, host, incarnation, reason, progress=None,
-                epoch=None, guard=None):
+                epoch=None, guard=None, heard=None, alarm=None):
             self.started = True
             release.wait(30)
             return super().run(host, incarnation, reason, progress)
@@ -206,7 +206,7 @@ def test_a_recovery_that_cannot_be_journaled_is_tried_again(monkeypatch):
             self.failures = 3
 
         def run(self, host, incarnation, reason, progress=None,
-                epoch=None, guard=None):
+                epoch=None, guard=None, heard=None, alarm=None):
             if self.failures:
                 self.failures -= 1
                 raise ConnectionRefusedError('the journal is down')
