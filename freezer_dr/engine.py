@@ -295,6 +295,8 @@ class Engine:
         refused = dict(self.counters.refused)
         if self.core.jumps_refused:
             refused['sequence jump'] = self.core.jumps_refused
+        if self.core.unknown_refused:
+            refused['unknown host'] = self.core.unknown_refused
         for c in counters:
             for reason, count in getattr(c, 'refused', {}).items():
                 refused[reason] = refused.get(reason, 0) + count

@@ -147,7 +147,8 @@ def _host_rearm():
         # (Said before anything changes in nova.)
         sys.stderr.write('freezer-dr-manage: recovery %d of %s is %s: it is '
                          'not re-armed%s\n' % (
-                             rec.id, rec.host, rec.status,
+                             rec.id, rec.host, 'under way' if rec.status ==
+                             api.RUNNING else 'held over the fence budget',
                              ' (release it: freezer-dr-manage host release '
                              '%s)' % rec.host if rec.status == api.HELD
                              else ''))
@@ -220,8 +221,12 @@ def _key_derive():
 
 
 def _host_maintenance():
+    import oslo_messaging
+
     from freezer_dr import agent as agent_module
     from freezer_dr import bus
+    # (Registers [DEFAULT] transport_url, read from the files already.)
+    oslo_messaging.get_notification_transport(CONF)
     host, enabled = CONF.command.host, CONF.command.state == 'on'
     by = CONF.command.by or getpass.getuser()
     agent_module.announce_maintenance(

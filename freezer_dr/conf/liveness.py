@@ -74,6 +74,12 @@ opts = [
                       'engine ran); one nova reports up, or that nova does '
                       'not know, is reported and never fenced (it may run '
                       'no agent).'),
+    cfg.IntOpt('max_hosts',
+               default=100000, min=1,
+               help='The most hosts the engine tracks, whatever arrives: '
+                    'messages about more are dropped and counted. Once '
+                    'nova (or the fencer) has listed the hosts, only those '
+                    'are tracked at all.'),
     cfg.FloatOpt('bus_recovery_grace',
                  default=10.0, min=0.0,
                  help='After the engine\'s own connection to the message bus '

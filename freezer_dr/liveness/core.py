@@ -109,6 +109,11 @@ class LivenessCore:
         self.hosts_version = 0
         #: Heartbeats dropped for a sequence number too far ahead.
         self.jumps_refused = 0
+        #: Messages about hosts dropped: not known to nova nor the fencer
+        #: (once either listed hosts), or beyond settings.max_hosts.
+        self.unknown_refused = 0
+        # source -> the hosts it listed last (see _on_inventory).
+        self._listed = {}
         self._storm = storm.StormGuard(settings.storm_window,
                                        settings.max_failed_hosts,
                                        settings.max_failed_percent)
@@ -455,9 +460,24 @@ class LivenessCore:
 
     # --- events --------------------------------------------------------------
 
+    def _admits(self, host):
+        """Whether a message about ``host``, not tracked yet, may make it
+        tracked: known to nova or the fencer (once either listed hosts),
+        and under the cap."""
+        listed = self._listed
+        if listed and not any(host in hosts for hosts in listed.values()):
+            self.unknown_refused += 1
+            return False
+        if len(self._hosts) >= self.settings.max_hosts:
+            self.unknown_refused += 1
+            return False
+        return True
+
     def _on_heartbeat(self, ev, now):
         h = self._hosts.get(ev.host)
         if h is None:
+            if not self._admits(ev.host):
+                return _NOTHING
             h = self._track(ev.host)
         state = h.state
         if state == st.SUSPECT and h.last_heard is None:
@@ -538,6 +558,8 @@ class LivenessCore:
         decided = []
         nova = ev.source == 'nova'
         grace = self.settings.startup_grace
+        self._listed[ev.source] = frozenset(name for name, _ in ev.hosts)
+        self._forget_unknown(now, decided)
         if nova:
             # A host nova listed before and lists no more: nova no longer
             # says it is down (its service may have been deleted).
@@ -559,6 +581,25 @@ class LivenessCore:
                     h.scheduled is None:
                 self._on_unheard(h, now, decided)
         return decided
+
+    def _forget_unknown(self, now, decided):
+        """Hosts tracked but known to neither nova nor the fencer (heard
+        before they first listed their hosts, or no longer listed) are
+        forgotten, unless a recovery or maintenance holds them."""
+        listed = self._listed
+        gone = [h for name, h in self._hosts.items()
+                if h.state in (st.UNKNOWN, st.UP, st.SUSPECT) and
+                not any(name in hosts for hosts in listed.values())]
+        for h in gone:
+            was_suspect = h.state == st.SUSPECT
+            self._counts[h.state] -= 1
+            self._storm.release(h.name)
+            del self._hosts[h.name]
+            self.hosts_version += 1
+            decided.append(self._action(act.UNTRACKED, h.name, 'known to '
+                                        'neither nova nor the fencer'))
+            if was_suspect:
+                self._reconsider_storm(now, decided)
 
     def _on_unheard(self, h, now, decided):
         """``h`` was expected for the start-up grace: if still never
@@ -632,6 +673,8 @@ class LivenessCore:
     def _on_maintenance(self, ev, now):
         h = self._hosts.get(ev.host)
         if h is None:
+            if not self._admits(ev.host):
+                return _NOTHING
             h = self._track(ev.host)
         if ev.enabled:
             if h.state == st.MAINTENANCE:

@@ -29,6 +29,7 @@ class LivenessSettings:
     storm_window: float = 300.0
     min_heard_fraction: float = 0.0
     startup_grace: float = 60.0
+    max_hosts: int = 100000
 
     def __post_init__(self):
         if self.detector not in ('phi', 'timeout'):
@@ -53,6 +54,8 @@ class LivenessSettings:
                 raise ValueError('%s must not be negative' % name)
         if not 0.0 <= self.min_heard_fraction <= 1.0:
             raise ValueError('min_heard_fraction must be between 0 and 1')
+        if self.max_hosts < 1:
+            raise ValueError('max_hosts must be at least 1')
         if self.phi_window < 2:
             raise ValueError('phi_window must be at least 2')
 
@@ -72,6 +75,7 @@ class LivenessSettings:
             corroboration=tuple(live.corroboration),
             corroboration_grace=live.corroboration_grace,
             startup_grace=live.startup_grace,
+            max_hosts=live.max_hosts,
             bus_recovery_grace=live.bus_recovery_grace,
             max_failed_hosts=storm.max_failed_hosts,
             max_failed_percent=storm.max_failed_percent,

@@ -199,7 +199,19 @@ def test_maintenance_command(make_cloud, processes):
     on = wait_for(lambda: cloud.of('maintenance_on', 'maint'), 15,
                   message='maintenance on')
     assert on[0]['reason'] == 'kernel upgrade'
-    assert on[0]['requested_by'] == 'operator'
+    # (Who asked comes from the signature: the host's key, not the
+    # master key, and not the agent's own planned shutdown.)
+    assert on[0]['requested_by'] == 'operator@maint'
+    # The same from the control plane, signed with the master key.
+    result = subprocess.run(
+        [command('freezer-dr-manage'), '--config-file', cloud.config, 'host',
+         'maintenance', 'maint', 'off', '--by', 'tester'],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    off = wait_for(lambda: cloud.of('maintenance_off', 'maint'), 15,
+                   message='maintenance off')
+    assert off[0]['requested_by'] == 'operator'
+    assert '(by tester)' in off[0]['reason']
 
 
 def test_maintenance_command_fails_loudly_when_the_broker_is_away(tmp_path):

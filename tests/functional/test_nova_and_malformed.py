@@ -2,6 +2,7 @@
 
 import json
 import signal
+import subprocess
 import time
 
 import kombu
@@ -39,16 +40,33 @@ def test_nova_service_update_reaches_the_core_with_stock_defaults(
     # credentials) are refused at start: tests/unit/recovery/
     # test_factory.py.
     host = 'novatest-' + str(int(time.time() * 1000))
+    # The heartbeat keys, made as an operator makes them.
+    master = tmp_path / 'master.key'
+    created = subprocess.run([command('freezer-dr-manage'), 'heartbeat-key',
+                              'create', str(master)], capture_output=True,
+                             text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    assert master.stat().st_mode & 0o777 == 0o600
     engine_conf = tmp_path / 'engine.conf'
     engine_conf.write_text('[DEFAULT]\ntransport_url = %s\n[engine]\n'
                            'decisions_file = %s\ndry_run = true\n'
                            '[database]\nconnection = sqlite:///%s\n'
+                           '[bus]\nheartbeat_master_key_file = %s\n'
                            % (rabbit, tmp_path / 'decisions.jsonl',
-                              tmp_path / 'journal.sqlite'))
+                              tmp_path / 'journal.sqlite', master))
+    derived = subprocess.run([command('freezer-dr-manage'), '--config-file',
+                              str(engine_conf), 'heartbeat-key', 'derive',
+                              host], capture_output=True, text=True,
+                             timeout=60)
+    assert derived.returncode == 0, derived.stderr
+    key = tmp_path / 'agent.key'
+    key.write_text(derived.stdout)
+    key.chmod(0o600)
     agent_conf = tmp_path / 'agent.conf'
     agent_conf.write_text('[DEFAULT]\ntransport_url = %s\n[agent]\nhost = %s'
                           '\nchecks = disk\ndisk_path = /tmp\nstate_file = '
-                          '%s\n' % (rabbit, host, tmp_path / 'state.json'))
+                          '%s\nheartbeat_key_file = %s\n'
+                          % (rabbit, host, tmp_path / 'state.json', key))
     processes.start('engine', [command('freezer-dr-engine'),
                                '--config-file', str(engine_conf)])
     processes.start('agent', [command('freezer-dr-agent'),

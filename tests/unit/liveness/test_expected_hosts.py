@@ -207,3 +207,23 @@ def test_the_hosts_version_changes_when_hosts_come_and_go():
                                     'nova-compute', False, None, False,
                                     None))
     assert cloud.core.hosts_version > tracked
+
+
+def test_once_hosts_are_listed_only_those_are_tracked():
+    """Issue 12: a name nova and the fencer do not know is not tracked
+    (ghost names cannot make a storm); one heard before the first list is
+    forgotten then; the cap holds whatever arrives."""
+    cloud = Cloud(2, startup_grace=GRACE)
+    cloud.run(3)
+    cloud.send(events.Heartbeat(cloud.now, 'ghost-1', 1, 'b', cloud.now))
+    inventory(cloud, compute_00='up', compute_01='up')
+    assert [a.host for a in cloud.of(act.UNTRACKED)] == ['ghost-1']
+    for n in range(6):
+        cloud.send(events.Heartbeat(cloud.now, 'ghost-%d' % n, 1, 'b',
+                                    cloud.now))
+    assert cloud.core.unknown_refused == 6
+    assert sorted(cloud.core.states()) == ['compute-00', 'compute-01']
+    capped = Cloud(3, max_hosts=2)
+    capped.run(2)
+    assert capped.core.host_count() == 2
+    assert capped.core.unknown_refused > 0
