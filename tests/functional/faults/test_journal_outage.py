@@ -20,7 +20,7 @@ from tests.helpers import wait_for
 LEASE = 3.0
 #: How long the journal stays cut: many leases, and the first retries of
 #: the recovery.
-OUTAGE = 20.0
+OUTAGE = 30.0
 
 
 def test_a_host_that_dies_while_the_journal_is_cut_is_recovered_after(
