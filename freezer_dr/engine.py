@@ -163,6 +163,9 @@ class Engine:
         self.counters = mailbox.counters
         self._runner = runner
         self._leadership = leadership
+        #: Called (engine thread) when the core asks nova's API to confirm
+        #: what a nova event on the bus said (the inventory's poll_soon).
+        self.ask_nova = None
         self._shares_hosts = hasattr(leadership, 'known')
         self._known_version = None
         self._hearing = bus.Hearing(hearing, deaf_after)
@@ -327,6 +330,8 @@ class Engine:
     def _carry_out(self, decided):
         for action in decided:
             self.counters.actions += 1
+            if action.kind == act.ASK_NOVA and self.ask_nova is not None:
+                self.ask_nova()
             if self._decisions is not None:
                 decision = action.as_dict()
                 if self._leadership is not None and \

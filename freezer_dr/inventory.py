@@ -22,6 +22,8 @@ LOG = logging.getLogger(__name__)
 
 NOVA = 'nova'
 FENCER = 'fencer'
+#: Seconds between two polls asked for by nova events, at least.
+MIN_ASK_INTERVAL = 1.0
 
 
 class Poller:
@@ -36,8 +38,10 @@ class Poller:
         self.interval = interval
         self._clock = clock
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = None
         self._failing = {}
+        self._asked = 0.0
 
     def poll_once(self):
         """Ask every source now; return the events delivered."""
@@ -77,11 +81,21 @@ class Poller:
                                         name='inventory')
         self._thread.start()
 
+    def poll_soon(self):
+        """Ask again now (any thread): a nova event on the bus said
+        something that only nova's API may confirm. At most once a
+        second."""
+        now = time.monotonic()
+        if now - self._asked >= MIN_ASK_INTERVAL:
+            self._asked = now
+            self._wake.set()
+
     def _run(self):
-        while True:
+        while not self._stop.is_set():
             self.poll_once()
-            if self._stop.wait(self.interval):
-                return
+            self._wake.wait(self.interval)
+            self._wake.clear()
 
     def stop(self):
         self._stop.set()
+        self._wake.set()

@@ -152,3 +152,18 @@ def fault_row(fault, fenced, evacuated, false_fencings):
     per instance (the most any instance had); ``false_fencings``:
     power-offs of hosts that were not dead."""
     FAULTS.append((fault, fenced, evacuated, false_fencings))
+
+
+def nova_service_payload(host, forced_down):
+    """A ServiceStatusPayload as nova's service.update carries it."""
+    return {
+        'nova_object.name': 'ServiceStatusPayload',
+        'nova_object.namespace': 'nova',
+        'nova_object.version': '1.1',
+        'nova_object.data': {
+            'host': host, 'binary': 'nova-compute', 'topic': 'compute',
+            'disabled': forced_down, 'disabled_reason': 'test',
+            'forced_down': forced_down, 'report_count': 3, 'version': 66,
+            'availability_zone': None, 'last_seen_up': None,
+            'uuid': 'fa69c544-906b-4a6a-a9c6-c1f7a8078c73'},
+    }

@@ -191,6 +191,7 @@ def main(argv=None):
         poller = inventory.Poller(flow.isolator, flow.fencer,
                                   mailbox.deliver_events,
                                   CONF.engine.inventory_interval)
+        engine.ask_nova = poller.poll_soon
         poller.start()
     # Hosts under recovery are taken back before any heartbeat is applied
     # (the work it posts runs first, on the engine's first pass).

@@ -55,8 +55,10 @@ opts = [
                      'is declared dead as soon as one of them agrees. '
                      '"grace": the host stayed suspect for '
                      'corroboration_grace seconds without a heartbeat. '
-                     '"nova": nova reports the compute service forced down '
-                     'or down.'),
+                     '"nova": nova\'s API reports the compute service down '
+                     '(or forced down), asked at every [engine] '
+                     'inventory_interval and at once when a nova event on '
+                     'the bus says so (the event alone never counts).'),
     cfg.FloatOpt('corroboration_grace',
                  default=1.0, min=0.0,
                  help='Seconds a host must stay suspect before the "grace" '

@@ -19,6 +19,9 @@ REBOOTED = 'rebooted'
 IGNORED_HEARTBEAT = 'ignored_heartbeat'
 UNTRACKED = 'untracked'
 UNHEARD = 'unheard'
+#: A nova event from the bus says something that would change a host's
+#: state: the engine asks nova's API (the inventory) before it counts.
+ASK_NOVA = 'ask_nova'
 BUS_DOWN = 'bus_down'
 BUS_UP = 'bus_up'
 STATE = 'state'

@@ -341,7 +341,7 @@ class LivenessCore:
             act.SUSPECT, h.name,
             self._detector.describe(h.history, silence), time=due,
             silence=round(silence, 6)))
-        if self._nova_evidence and h.nova_down:
+        if self._nova_evidence and h.nova_state == 'down':
             self._try_declare(h, due, 'nova', decided)
         elif self._grace_evidence:
             if self._grace > 0:
@@ -367,7 +367,7 @@ class LivenessCore:
             # and a nova event on the bus causes no fencing (safety rule
             # 7): only nova's API, asked by the engine, counts.
             return 'nova' if h.nova_state == 'down' else None
-        if self._nova_evidence and h.nova_down:
+        if self._nova_evidence and h.nova_state == 'down':
             return 'nova'
         # (A timer due at suspect_since + grace may compute a hair less.)
         if self._grace_evidence and \
@@ -573,6 +573,11 @@ class LivenessCore:
                 h = self._track(name)
             if nova or h.nova_state is None:
                 h.nova_state = state
+            if nova and state == 'down' and h.state == st.SUSPECT and \
+                    not h.unheard and self._nova_evidence and \
+                    self._bus_up and h.name not in self._storm.held:
+                self._try_declare(h, now, 'nova', decided)
+                continue
             if h.expected_since is None:
                 h.expected_since = now
                 if h.state == st.UNKNOWN and h.last_heard is None:
@@ -636,24 +641,20 @@ class LivenessCore:
         if ev.binary != NOVA_COMPUTE:
             return _NOTHING
         h = self._hosts.get(ev.host)
+        # Anything on the bus can say it is nova (safety rule 7): a nova
+        # event changes no host's state by itself; it has the engine ask
+        # nova's API, whose answer (an Inventory) counts.
         if ev.change == 'delete':
-            # A recovery under way is never dropped, and maintenance ends
-            # only when an operator ends it (a node being reinstalled has
-            # its service deleted while in maintenance).
             if h is None or h.state in st.OUT_OF_SERVICE or \
                     h.state == st.MAINTENANCE:
                 return _NOTHING
-            was_suspect = h.state == st.SUSPECT
-            self._counts[h.state] -= 1
-            self._storm.release(h.name)
-            del self._hosts[h.name]
-            self.hosts_version += 1
-            decided = [self._action(act.UNTRACKED, h.name, 'nova deleted '
-                                    'its compute service')]
-            if was_suspect:
-                self._reconsider_storm(now, decided)
-            return decided
+            return [self._action(act.ASK_NOVA, h.name, 'a service.delete '
+                                 'on the bus: asking nova\'s API (the host '
+                                 'is forgotten once nova and the fencer no '
+                                 'longer list it)', change='delete')]
         if h is None:
+            if not self._admits(ev.host):
+                return _NOTHING
             h = self._track(ev.host)
         was_down, h.nova_down = h.nova_down, ev.forced_down
         if not ev.forced_down or was_down:
@@ -663,11 +664,11 @@ class LivenessCore:
                 act.NOVA_DISAGREES, h.name, 'nova reports the compute '
                 'service forced down while its heartbeats arrive: not '
                 'declared dead', disabled_reason=ev.disabled_reason)]
-        if h.state == st.SUSPECT and self._nova_evidence and self._bus_up \
-                and h.name not in self._storm.held:
-            decided = []
-            self._try_declare(h, now, 'nova', decided)
-            return decided
+        if h.state == st.SUSPECT and self._nova_evidence:
+            return [self._action(act.ASK_NOVA, h.name, 'a service.update on '
+                                 'the bus says forced down: asking nova\'s '
+                                 'API before it counts as evidence',
+                                 change='update')]
         return _NOTHING
 
     def _on_maintenance(self, ev, now):

@@ -15,6 +15,7 @@ from freezer_dr import bus
 from freezer_dr import events
 from tests.functional import deployment
 from tests.functional.deployment import WINDOW
+from tests.helpers import nova_service_payload
 from tests.helpers import wait_for
 
 LIVE, VICTIM = 'compute-live', 'compute-dead'
@@ -81,8 +82,13 @@ def test_forged_messages_are_refused(make_cloud, processes, rabbit):
                                             sent_at=time.time()))
     # 2. The engine's own state from the wire: "the bus is down".
     attacker.publish(events.BUS_STATUS, {'connected': False})
-    # 3. nova's service.delete on the heartbeat topic, for the victim.
+    # 3. nova's service.delete on the heartbeat topic, for the victim; and
+    # on nova's own topic (that one only has the engine ask nova's API).
     attacker.publish('service.delete', {'host': VICTIM})
+    bus.publish_confirmed(
+        attacker.url, cloud.prefix + '_nova', 'versioned_notifications',
+        bus.encode_notification('nova-compute:' + VICTIM, 'service.delete',
+                                nova_service_payload(VICTIM, False)))
     # The victim dies; the attacker keeps it "alive" with forged
     # heartbeats of a new boot id, and tries to drop it with a forged
     # maintenance (free-text requested_by).
@@ -107,6 +113,7 @@ def test_forged_messages_are_refused(make_cloud, processes, rabbit):
     assert cloud.of('bus_down') == []
     assert cloud.of('maintenance_on') == []
     assert cloud.of('untracked') == []
+    assert [d['change'] for d in cloud.of('ask_nova', VICTIM)] == ['delete']
     assert 'bus DEAF' not in engine.log()
     wait_for(lambda: _refused(engine) >= 7, 10, message='the refusals '
              'counted\n' + engine.log()[-2000:])

@@ -9,26 +9,13 @@ import kombu
 from oslo_config import cfg
 import oslo_messaging
 
+from tests import helpers
 from tests.functional import deployment
 from tests.helpers import command
 from tests.helpers import wait_for
 
 #: Heartbeats the victim sends after the flood before it is killed.
 AFTER_FLOOD = 2
-
-
-def _service_payload(host, forced_down):
-    return {
-        'nova_object.name': 'ServiceStatusPayload',
-        'nova_object.namespace': 'nova',
-        'nova_object.version': '1.1',
-        'nova_object.data': {
-            'host': host, 'binary': 'nova-compute', 'topic': 'compute',
-            'disabled': forced_down, 'disabled_reason': 'test',
-            'forced_down': forced_down, 'report_count': 3, 'version': 66,
-            'availability_zone': None, 'last_seen_up': None,
-            'uuid': 'fa69c544-906b-4a6a-a9c6-c1f7a8078c73'},
-    }
 
 
 def test_nova_service_update_reaches_the_core_with_stock_defaults(
@@ -91,7 +78,7 @@ def test_nova_service_update_reaches_the_core_with_stock_defaults(
         transport, publisher_id='nova-compute:' + host, driver='messagingv2',
         topics=['versioned_notifications'])
     notifier.info({'request_id': 'req-1'}, 'service.update',
-                  _service_payload(host, True))
+                  helpers.nova_service_payload(host, True))
     disagreement = wait_for(lambda: decided('nova_disagrees'), 30,
                             message='the service.update in the core')
     assert 'forced down' in disagreement[0]['reason']

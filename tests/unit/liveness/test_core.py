@@ -138,7 +138,10 @@ def test_nova_forced_down_with_heartbeats_is_a_disagreement_only():
     assert cloud.core.state_of('compute-01') == states.UP
 
 
-def test_nova_evidence_declares_at_once_when_configured():
+def test_nova_evidence_declares_once_nova_api_confirms():
+    """Safety rule 7: a nova event on the bus (anyone can send one) only
+    has the engine ask nova's API; the API's answer (an Inventory) is the
+    evidence."""
     cloud = Cloud(3, corroboration=('nova',))
     cloud.run(10)
     cloud.silent.add('compute-01')
@@ -147,7 +150,10 @@ def test_nova_evidence_declares_at_once_when_configured():
     assert cloud.kinds('compute-01') == [act.UP, act.SUSPECT]
     cloud.send(events.ServiceStatus(cloud.now, 'update', 'compute-01',
                                     'nova-compute', True, None, True, None))
-    assert cloud.kinds('compute-01') == [act.UP, act.SUSPECT,
+    assert cloud.kinds('compute-01') == [act.UP, act.SUSPECT, act.ASK_NOVA]
+    cloud.send(events.Inventory(cloud.now, 'nova', (
+        ('compute-00', 'up'), ('compute-01', 'down'), ('compute-02', 'up'))))
+    assert cloud.kinds('compute-01') == [act.UP, act.SUSPECT, act.ASK_NOVA,
                                          act.DECLARE_DEAD]
     assert dict(cloud.of(act.DECLARE_DEAD)[0].details)['evidence'] == 'nova'
 
@@ -161,11 +167,17 @@ def test_other_nova_services_are_ignored():
 
 
 def test_service_delete_stops_tracking_but_never_drops_a_recovery():
+    """A service.delete on the bus only has the engine ask nova's API: the
+    host is forgotten once nova (and the fencer) no longer list it."""
     cloud = Cloud(3)
     cloud.run(10)
     cloud.send(events.ServiceStatus(cloud.now, 'delete', 'compute-00',
                                     'nova-compute', False, None, False,
                                     None))
+    assert cloud.kinds('compute-00') == [act.UP, act.ASK_NOVA]
+    assert cloud.core.state_of('compute-00') == states.UP
+    cloud.send(events.Inventory(cloud.now, 'nova', (
+        ('compute-01', 'up'), ('compute-02', 'up'))))
     assert cloud.core.state_of('compute-00') is None
     cloud.silent.update(['compute-00', 'compute-01'])
     cloud.run(10)

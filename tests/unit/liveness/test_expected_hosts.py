@@ -203,9 +203,8 @@ def test_the_hosts_version_changes_when_hosts_come_and_go():
     cloud.run(2)
     tracked = cloud.core.hosts_version
     assert tracked > before
-    cloud.send(events.ServiceStatus(cloud.now, 'delete', 'compute-00',
-                                    'nova-compute', False, None, False,
-                                    None))
+    inventory(cloud, compute_01='up')       # compute-00 no longer listed
+    assert cloud.core.state_of('compute-00') is None
     assert cloud.core.hosts_version > tracked
 
 
