@@ -104,6 +104,18 @@ class Engine:
         return '\n'.join(e.log()[-3000:] for e in self.started)
 
 
+def _assert_evacuated_once(nova, victims):
+    """Each of ``victims`` has one evacuation migration in nova and is
+    ACTIVE on another host."""
+    evacuations = [m for m in nova.migrations.list(host=HOST)
+                   if m.migration_type == 'evacuation']
+    assert sorted(m.instance_uuid for m in evacuations) == victims
+    for server_id in victims:
+        now = nova.servers.get(server_id)
+        assert now.status == 'ACTIVE'
+        assert getattr(now, 'OS-EXT-SRV-ATTR:host') != HOST
+
+
 def _power_offs(cloud):
     return {h.name: h.status()['counts']['power_off'] for h in cloud.hosts}
 
@@ -165,13 +177,7 @@ def test_killed_engine_resumes_without_repeating(
         assert counts['power_off'] - power_offs == 1
         assert cloud.host(HOST).power == 'off'
         nova = cloud.nova(version='2.53')
-        evacuations = [m for m in nova.migrations.list(host=HOST)
-                       if m.migration_type == 'evacuation']
-        assert sorted(m.instance_uuid for m in evacuations) == victims
-        for server_id in victims:
-            now = nova.servers.get(server_id)
-            assert now.status == 'ACTIVE'
-            assert getattr(now, 'OS-EXT-SRV-ATTR:host') != HOST
+        _assert_evacuated_once(nova, victims)
         service = nova.services.list(host=HOST, binary='nova-compute')[0]
         assert service.forced_down and service.status == 'disabled'
         assert service.disabled_reason.startswith('freezer-dr')
@@ -252,10 +258,7 @@ def test_the_standby_takes_over_a_killed_leader(
         assert all(s.status == api.DONE for s in steps.values()), steps
         counts = cloud.host(HOST).status()['counts']
         assert counts['power_off'] - power_offs == 1
-        nova = cloud.nova(version='2.53')
-        evacuations = [m for m in nova.migrations.list(host=HOST)
-                       if m.migration_type == 'evacuation']
-        assert sorted(m.instance_uuid for m in evacuations) == victims
+        _assert_evacuated_once(cloud.nova(version='2.53'), victims)
         # One mail to demo-a's members, one summary to the admins.
         sent = mail.messages[mails_before:]
         assert len(sent) == 2, [(m['to'], m['subject']) for m in sent]
@@ -308,13 +311,7 @@ def test_a_host_dead_before_the_engine_started_is_recovered(
         assert dead[0]['evidence'] == 'nova'
         assert 'never heard since the engine started' in dead[0]['reason']
         assert cloud.host(HOST).power == 'off'
-        evacuations = [m for m in nova.migrations.list(host=HOST)
-                       if m.migration_type == 'evacuation']
-        assert sorted(m.instance_uuid for m in evacuations) == victims
-        for server_id in victims:
-            now = nova.servers.get(server_id)
-            assert now.status == 'ACTIVE'
-            assert getattr(now, 'OS-EXT-SRV-ATTR:host') != HOST
+        _assert_evacuated_once(nova, victims)
         decided = engine_module.decisions_from_file(engine.decisions)
         unheard = [d for d in decided if d['action'] == 'unheard']
         assert [d['host'] for d in unheard] == [no_agent.name]

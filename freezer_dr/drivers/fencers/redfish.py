@@ -71,29 +71,27 @@ class RedfishFencer(confirming.ConfirmingFencer):
             raise confirming.FenceError('%s: %s' % (type(exc).__name__,
                                                  exc)) from None
 
-    def _read_power(self, creds):
+    def _connect(self, creds):
+        """``(auth, root)`` of a session with the service of ``creds``
+        (close ``auth`` when done)."""
         auth = self._auth(username=creds.username, password=creds.password)
-        root = sushy.Sushy(
-            _url(creds), auth=auth, verify=self._verify,
-            read_timeout=self._timeout, connect_timeout=self._connect_timeout,
-            server_side_retries=1, server_side_retries_delay=0.1)
-        try:
-            system = root.get_system(_system_path(root, creds.system))
-            return _STATES.get(system.power_state, str(system.power_state))
-        finally:
-            try:
-                auth.close()
-            except Exception:
-                pass
-
-    def _power_off(self, creds):
-        auth = self._auth(username=creds.username, password=creds.password)
-        root = sushy.Sushy(
+        return auth, sushy.Sushy(
             _url(creds), auth=auth, verify=self._verify,
             read_timeout=self._timeout, connect_timeout=self._connect_timeout,
             # No retries inside sushy (one try per GET): ours are in
             # fence(), bounded.
             server_side_retries=1, server_side_retries_delay=0.1)
+
+    def _read_power(self, creds):
+        auth, root = self._connect(creds)
+        try:
+            system = root.get_system(_system_path(root, creds.system))
+            return _STATES.get(system.power_state, str(system.power_state))
+        finally:
+            _close(auth)
+
+    def _power_off(self, creds):
+        auth, root = self._connect(creds)
         try:
             system = root.get_system(_system_path(root, creds.system))
 
@@ -108,10 +106,14 @@ class RedfishFencer(confirming.ConfirmingFencer):
             return (confirming.poll(read, time.monotonic() + self._timeout),
                     'ForceOff')
         finally:
-            try:
-                auth.close()
-            except Exception:
-                pass
+            _close(auth)
+
+
+def _close(auth):
+    try:
+        auth.close()
+    except Exception:
+        pass
 
 
 def _url(creds):
