@@ -63,6 +63,11 @@ class RawMessage(typing.NamedTuple):
     payload: object
 
 
+#: The largest message body taken from the heartbeat topic (a heartbeat
+#: is a few hundred bytes; 64 checks at their longest stay well under it).
+MAX_BODY_BYTES = 128 * 1024
+
+
 class UndecodableMessage(ValueError):
     """A message body that is not an oslo.messaging notification."""
 
@@ -72,8 +77,13 @@ def decode_notification(body, received_at):
     ``{"oslo.version": "2.0", "oslo.message": "<json>"}`` envelope, or a bare
     messaging v1 dict) into a :class:`RawMessage`.
 
-    :raises UndecodableMessage: with the reason.
+    :raises UndecodableMessage: with the reason (a body larger than
+        :data:`MAX_BODY_BYTES` is not even parsed).
     """
+    if isinstance(body, (bytes, bytearray, memoryview, str)) and \
+            len(body) > MAX_BODY_BYTES:
+        raise UndecodableMessage('a body of %d bytes: more than %d'
+                                 % (len(body), MAX_BODY_BYTES))
     try:
         if isinstance(body, (bytes, bytearray, memoryview)):
             body = bytes(body).decode('utf-8')

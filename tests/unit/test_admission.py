@@ -2,6 +2,8 @@
 (bus.Admission, bus.parse_batch): signed by their host, fresh, and of a
 type the source carries."""
 
+import pytest
+
 from freezer_dr import bus
 from freezer_dr import events
 from freezer_dr import signing
@@ -78,3 +80,12 @@ def test_nova_types_only_from_the_nova_listener():
                              _raw(['a list'], {}),
                              allowed=bus.NOVA_TYPES)
     assert parsed == [] and refused == {bus.WRONG_TOPIC: 2}
+
+
+def test_a_body_too_large_is_not_even_parsed():
+    body = '{"oslo.version": "2.0", "oslo.message": "%s"}' % (
+        'x' * bus.MAX_BODY_BYTES)
+    with pytest.raises(bus.UndecodableMessage, match='more than'):
+        bus.decode_notification(body, T)
+    with pytest.raises(bus.UndecodableMessage, match='more than'):
+        bus.decode_notification(body.encode(), T)
