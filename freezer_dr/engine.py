@@ -83,6 +83,11 @@ class EngineCounters:
         return count
 
 
+#: Batches of events waiting for the engine thread, at most (a batch is
+#: what one consumer took at once: up to a few hundred messages).
+MAX_QUEUED_BATCHES = 2000
+
+
 class HeardHosts:
     """When each host's latest admitted heartbeat was received (wall
     clock) and with which boot id: written by the engine thread, read by
@@ -108,13 +113,16 @@ class Mailbox:
     consumers) and work (from the runner). Made before both, so that
     neither needs the engine to exist."""
 
-    def __init__(self, admission=None):
+    def __init__(self, admission=None, max_batches=MAX_QUEUED_BATCHES):
         """:param admission: a :class:`~freezer_dr.bus.Admission`: which
         heartbeats and maintenance messages count (None: all)."""
         self.counters = EngineCounters()
         self.admission = admission
         self.heard = HeardHosts()
-        self.events = queue.SimpleQueue()
+        # Bounded: a consumer that hands over more than the engine thread
+        # applies waits (back-pressure): its messages stay with the broker,
+        # nothing grows without bound here.
+        self.events = queue.Queue(maxsize=max_batches)
         self.work = queue.SimpleQueue()
 
     def deliver(self, batch):

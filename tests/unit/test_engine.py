@@ -1,6 +1,8 @@
 """The engine's loop with a virtual clock: events from several workers are
 applied in the order they were received, as a replay would."""
 
+import threading
+
 from freezer_dr import engine as engine_module
 from freezer_dr.liveness import settings
 from tests.unit.helpers import Clock
@@ -70,3 +72,21 @@ def test_both_runners_stop_the_way_the_engine_command_stops_them():
     runner = engine_module.DryRunRunner()
     runner.start()
     runner.stop(wait=10.0)
+
+
+def test_the_events_queue_is_bounded_and_holds_back_the_consumers():
+    """Issue 12: a consumer faster than the engine thread waits (its
+    messages stay with the broker) instead of growing the queue."""
+    mailbox = engine_module.Mailbox(max_batches=2)
+    mailbox.deliver_events([beat(1.0, 'x', 1)])
+    mailbox.deliver_events([beat(2.0, 'x', 2)])
+    third = threading.Thread(target=mailbox.deliver_events,
+                             args=([beat(3.0, 'x', 3)],), daemon=True)
+    third.start()
+    third.join(0.5)
+    assert third.is_alive()             # held back
+    assert mailbox.events.qsize() == 2
+    mailbox.events.get()
+    third.join(5)
+    assert not third.is_alive()
+    assert mailbox.events.qsize() == 2
