@@ -68,6 +68,9 @@ def one_start(hosts, port_base):
 
 
 def main(argv):
+    # (The configuration, key and credentials files it writes must be
+    # private: the commands refuse them otherwise.)
+    os.umask(0o077)
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--hosts', type=int, default=3)

@@ -82,6 +82,9 @@ def evacuate(cloud, count, concurrency):
 
 
 def main(argv):
+    # (The configuration, key and credentials files it writes must be
+    # private: the commands refuse them otherwise.)
+    os.umask(0o077)
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--concurrency', type=int,
                         default=DEFAULT_CONCURRENCY)

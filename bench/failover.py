@@ -90,6 +90,9 @@ def one_takeover(workdir, backend, lease):
 
 
 def main(argv=None):
+    # (The configuration, key and credentials files it writes must be
+    # private: the commands refuse them otherwise.)
+    os.umask(0o077)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--lease', type=float, default=5.0)
     parser.add_argument('--runs', type=int, default=3)

@@ -123,6 +123,9 @@ def fill(url, exchange, topic, queues, count):
 
 
 def main():
+    # (The configuration, key and credentials files it writes must be
+    # private: the commands refuse them otherwise.)
+    os.umask(0o077)
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--messages', type=int, default=30000)
     parser.add_argument('--url', default='amqp://guest:guest@127.0.0.1:5672//')

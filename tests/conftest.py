@@ -13,6 +13,7 @@ killed, group and all, when the test ends, even when it fails.
 """
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -63,3 +64,9 @@ def pytest_terminal_summary(terminalreporter):
             row, widths, strict=True)) + ' |')
         if n == 0:
             write('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+
+
+# Every file the tests write is private to its owner, as an operator's
+# configuration, credentials and key files must be: the commands refuse
+# files readable by group or others (issue 12).
+os.umask(0o077)

@@ -62,6 +62,9 @@ def step(message):
 
 
 def main(argv):
+    # (The configuration, key and credentials files it writes must be
+    # private: the commands refuse them otherwise.)
+    os.umask(0o077)
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--output', default=os.path.join(TOP,
                                                          'demo-output'))

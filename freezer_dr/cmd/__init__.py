@@ -6,6 +6,7 @@ it uses: ``freezer-dr-agent``, on every compute node, loads neither the
 journal, the recovery, the drivers nor SQLAlchemy.
 """
 
+import os
 import signal
 import sys
 
@@ -23,10 +24,45 @@ def prepare(argv, prog, groups=('bus', 'engine', 'liveness',
     cfg.Error), set up logging."""
     logging.register_options(CONF)
     CONF(argv, project='freezer-dr', prog=prog)
+    check_private_files(CONF)
     for group in groups:
         for name in CONF[group]:
             CONF[group][name]
     logging.setup(CONF, 'freezer-dr')
+
+
+def private_file_problem(path, what='configuration file'):
+    """'' when ``path`` is readable by its owner only; otherwise why not,
+    with the command that fixes it (secrets live in these files: ssh
+    refuses such keys too)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ''       # (its reader says it cannot be read)
+    if mode & 0o077:
+        return ('%s %s is readable or writable by group or others (mode '
+                '%o): run "chmod 600 %s"' % (what, path, mode & 0o777, path))
+    return ''
+
+
+def check_private_files(conf):
+    """Every configuration file read (and those of its configuration
+    directories) is private to its owner.
+
+    :raises ValueError: naming the first file that is not.
+    """
+    paths = list(conf.config_file or [])
+    for directory in conf.config_dir or []:
+        try:
+            paths.extend(os.path.join(directory, name) for name in
+                         sorted(os.listdir(directory))
+                         if name.endswith('.conf'))
+        except OSError:
+            pass
+    for path in paths:
+        problem = private_file_problem(path)
+        if problem:
+            raise ValueError(problem)
 
 
 def stop_on_signals(stop):

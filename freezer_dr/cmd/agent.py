@@ -41,7 +41,8 @@ def main(argv=None):
         # The agent's notifications go to the heartbeat exchange.
         oslo_messaging.set_transport_defaults(CONF.bus.heartbeat_exchange)
         transport = oslo_messaging.get_notification_transport(CONF)
-    except (cfg.Error, oslo_messaging.MessagingException) as exc:
+    except (cfg.Error, ValueError,
+            oslo_messaging.MessagingException) as exc:
         sys.stderr.write('freezer-dr-agent: bad configuration: %s\n' % exc)
         return 2
     conf = CONF.agent

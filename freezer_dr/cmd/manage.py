@@ -22,6 +22,7 @@ import time
 
 from oslo_config import cfg
 
+from freezer_dr import cmd
 from freezer_dr import signing
 from freezer_dr.conf import CONF
 from freezer_dr.journal import api
@@ -314,10 +315,11 @@ def main(argv=None):
     try:
         CONF(sys.argv[1:] if argv is None else argv, project='freezer-dr',
              prog='freezer-dr-manage')
+        cmd.check_private_files(CONF)
         if not CONF.database.connection and \
                 CONF.command.func not in _NO_JOURNAL:
             raise cfg.RequiredOptError('connection', CONF.database)
-    except cfg.Error as exc:
+    except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-manage: bad configuration: %s\n' % exc)
         return 2
     try:

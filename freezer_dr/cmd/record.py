@@ -32,7 +32,7 @@ def main(argv=None):
     try:
         cmd.prepare(sys.argv[1:] if argv is None else argv,
                            'freezer-dr-record', groups=('bus',))
-    except cfg.Error as exc:
+    except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-record: bad configuration: %s\n' % exc)
         return 2
     try:

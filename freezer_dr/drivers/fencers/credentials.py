@@ -30,6 +30,7 @@ The secrets stay in memory: they are never logged, and a Credentials value
 never shows its password in ``repr``.
 """
 
+import os
 import typing
 
 import yaml
@@ -132,6 +133,13 @@ def parse(text, default_port=623):
 
 
 def load(path, default_port=623):
+    try:
+        if os.stat(path).st_mode & 0o077:
+            raise CredentialsError(
+                '%s is readable or writable by group or others (it holds '
+                'BMC passwords): run "chmod 600 %s"' % (path, path))
+    except OSError:
+        pass        # (said below)
     try:
         with open(path, encoding='utf-8') as f:
             return parse(f.read(), default_port)

@@ -52,3 +52,32 @@ def test_manage_without_a_command_shows_usage_and_exits_2():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert '{db,recovery,host,heartbeat-key}' in result.stderr
+
+
+def test_a_configuration_readable_by_others_is_refused(tmp_path):
+    """Issue 12: configuration files hold secrets (the database, the SMTP
+    and keystone passwords): like ssh, a command refuses one readable by
+    group or others, saying how to fix it."""
+    conf = tmp_path / 'freezer-dr.conf'
+    conf.write_text('[DEFAULT]\ntransport_url = rabbit://guest:guest@'
+                    '127.0.0.1:1/\n')
+    conf.chmod(0o640)
+    for command in ('freezer-dr-engine', 'freezer-dr-agent',
+                    'freezer-dr-manage'):
+        args = [_script(command), '--config-file', str(conf)]
+        if command == 'freezer-dr-manage':
+            args += ['db', 'version']
+        result = subprocess.run(args, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 2, (command, result.stderr)
+        assert 'readable or writable by group or others (mode 640): run ' \
+            '"chmod 600 %s"' % conf in result.stderr, result.stderr
+
+
+def test_a_credentials_file_readable_by_others_is_refused(tmp_path):
+    from freezer_dr.drivers.fencers import credentials
+    path = tmp_path / 'bmcs.yaml'
+    path.write_text('hosts: {}\n')
+    path.chmod(0o644)
+    with pytest.raises(credentials.CredentialsError, match='chmod 600'):
+        credentials.load(str(path))
