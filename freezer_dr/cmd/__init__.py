@@ -6,9 +6,12 @@ it uses: ``freezer-dr-agent``, on every compute node, loads neither the
 journal, the recovery, the drivers nor SQLAlchemy.
 """
 
+import logging as std_logging
 import os
 import signal
 import sys
+import time
+from urllib import parse
 
 from oslo_log import log as logging
 
@@ -29,6 +32,80 @@ def prepare(argv, prog, groups=('bus', 'engine', 'liveness',
         for name in CONF[group]:
             CONF[group][name]
     logging.setup(CONF, 'freezer-dr')
+    scrub_logs(CONF)
+
+
+class _Scrubbing(std_logging.Formatter):
+    """Wraps a handler's formatter: every configured secret (the value of
+    every option marked secret, and the password inside a URL) is replaced
+    in what it writes, tracebacks included, whatever its length."""
+
+    REFRESH = 30.0
+
+    def __init__(self, inner, conf):
+        super().__init__()
+        self._inner = inner or std_logging.Formatter()
+        self._conf = conf
+        self._secrets = ()
+        self._read_at = float('-inf')
+
+    def format(self, record):
+        text = self._inner.format(record)
+        now = time.monotonic()
+        if now - self._read_at > self.REFRESH:
+            # (Drivers register options of their own after start-up.)
+            self._secrets = configured_secrets(self._conf)
+            self._read_at = now
+        return scrub(text, self._secrets)
+
+
+def configured_secrets(conf):
+    """Every secret of ``conf``: the values of options marked secret and
+    the passwords in the URLs among them, longest first."""
+    found = set()
+
+    def add(value):
+        if isinstance(value, str) and value:
+            found.add(value)
+            for part in value.split(','):
+                part = part.strip()
+                if '://' not in part:       # (a transport URL's next host)
+                    part = 'x://' + part
+                try:
+                    password = parse.urlsplit(part).password
+                except ValueError:
+                    password = None
+                if password:
+                    found.add(password)
+                    found.add(parse.unquote(password))
+    groups = [(None, conf._opts)] + [(name, group._opts) for name, group in
+                                     conf._groups.items()]
+    for group, opts in groups:
+        for name, info in list(opts.items()):
+            if not info['opt'].secret:
+                continue
+            try:
+                value = conf[group][name] if group else conf[name]
+            except Exception:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                add(item)
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def scrub(text, secrets):
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, '***')
+    return text
+
+
+def scrub_logs(conf):
+    """Have every handler of the root logger scrub the secrets of
+    ``conf`` from what it writes."""
+    for handler in std_logging.getLogger().handlers:
+        if not isinstance(handler.formatter, _Scrubbing):
+            handler.setFormatter(_Scrubbing(handler.formatter, conf))
 
 
 def private_file_problem(path, what='configuration file'):
