@@ -49,6 +49,7 @@ def _worker_main(conn, parent, clock_offset, args):
             conn.send(message)
 
     admission = args.pop('admission', None)
+    _log_like_the_engine(args.pop('config_args', None))
 
     def sink(batch):
         parsed = bus.parse_batch(batch, counters, admission,
@@ -58,6 +59,8 @@ def _worker_main(conn, parent, clock_offset, args):
 
     consumer = bus.HeartbeatConsumer(sink=sink, **args)
     consumer.start()
+    LOG.info('Heartbeat worker (pid %d) consuming queue %s', os.getpid(),
+             args.get('queue'))
     try:
         while os.getppid() == parent:
             time.sleep(_STATUS_INTERVAL)
@@ -68,6 +71,37 @@ def _worker_main(conn, parent, clock_offset, args):
         pass            # the engine is gone
     finally:
         consumer.stop()
+
+
+def _log_like_the_engine(config_args):
+    """A spawned worker starts with no logging: read the engine's
+    configuration files (``config_args``: their ``--config-file`` and
+    ``--config-dir`` arguments) and log as it does, secrets scrubbed."""
+    if config_args is None:
+        return
+    from oslo_log import log as oslo_logging
+
+    from freezer_dr import cmd
+    from freezer_dr.conf import CONF
+    try:
+        oslo_logging.register_options(CONF)
+        CONF(config_args, project='freezer-dr',
+             prog='freezer-dr-engine-worker', default_config_files=[])
+        oslo_logging.setup(CONF, 'freezer-dr')
+        cmd.scrub_logs(CONF)
+    except Exception as exc:       # (the engine read them: unlikely)
+        LOG.warning('Heartbeat worker: logging as the engine failed: %s: '
+                    '%s', type(exc).__name__, exc)
+
+
+def config_args(conf):
+    """The arguments that make another process read ``conf``'s files."""
+    found = []
+    for path in conf.config_file or []:
+        found += ['--config-file', path]
+    for path in conf.config_dir or []:
+        found += ['--config-dir', path]
+    return found
 
 
 class _Status:
@@ -86,12 +120,15 @@ class HeartbeatWorkers:
     lists of parsed events, from receiver threads)."""
 
     def __init__(self, count, deliver_events, admission=None,
-                 **consumer_args):
+                 config_args=None, **consumer_args):
         """:param admission: a :class:`~freezer_dr.bus.Admission` each
-        worker checks the heartbeats with (its keys go to the workers)."""
+        worker checks the heartbeats with (its keys go to the workers).
+        :param config_args: the engine's configuration arguments (see
+            :func:`config_args`): the workers log as it does."""
         self._count = count
         self._deliver = deliver_events
-        self._args = dict(consumer_args, admission=admission)
+        self._args = dict(consumer_args, admission=admission,
+                          config_args=config_args)
         # spawn, not fork: a worker is restarted while the engine runs
         # threads, and a forked child could inherit a lock one of them held.
         self._context = multiprocessing.get_context('spawn')

@@ -79,9 +79,9 @@ def start_consumers(conf, pool, sink, events_sink=None, nova_sink=None,
         topic=conf.bus.heartbeat_topic, queue=pool + '-heartbeats',
         canary_id=pool)
     if events_sink is not None and conf.bus.heartbeat_workers:
-        heartbeats = ingest.HeartbeatWorkers(conf.bus.heartbeat_workers,
-                                             events_sink, admission,
-                                             **consumer_args)
+        heartbeats = ingest.HeartbeatWorkers(
+            conf.bus.heartbeat_workers, events_sink, admission,
+            config_args=ingest.config_args(conf), **consumer_args)
     else:
         heartbeats = bus.HeartbeatConsumer(sink=sink, **consumer_args)
     # Workers are forked before any thread of ours exists.

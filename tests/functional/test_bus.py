@@ -235,6 +235,10 @@ def test_a_killed_heartbeat_worker_is_restarted(make_cloud, processes):
                  if 'Heartbeat worker 0 started' in line], 30,
         message='worker 0 started')
     pid = int(started[0].split('(pid ')[1].rstrip(')'))
+    # The worker logs through the engine's configuration (its INFO lines
+    # are not lost).
+    wait_for(lambda: 'Heartbeat worker (pid %d) consuming' % pid
+             in engine.log(), 30, message='the worker\'s own log line')
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: engine.log().count('Heartbeat worker 0 started')
              >= 2, 30, message='worker 0 restarted')
