@@ -31,6 +31,9 @@ from freezer_dr.recovery import report as report_module
 LOG = logging.getLogger(__name__)
 
 FENCE = 'fence'
+#: Seconds before reading again a power state that is not 'off' after a
+#: confirmed fence.
+POWER_REREAD_DELAY = 1.0
 ISOLATE = 'isolate'
 EVACUATE = 'evacuate'
 NOTIFY = 'notify'
@@ -251,8 +254,7 @@ class Evacuate(Step):
         fenced_at = fence[0].finished_at or fence[0].started_at
         # Just before the first evacuation: the power is still off, and
         # the host has not spoken since its fence (safety rule 8).
-        state = self.fencer.power_state(context.host) \
-            if self.fencer is not None else None
+        state = self._power(context)
         if state not in (None, 'off'):
             context.alarm('power_back_on', 'the power of %s is %s after its '
                           'fence' % (context.host, state),
@@ -295,6 +297,20 @@ class Evacuate(Step):
                 ', '.join('%s (%s)' % (i.id, i.detail) for i in bad)))
         return base.done('%d instances evacuated' % len(instances))
 
+
+    def _power(self, context):
+        """The host's power state now (None: the fencer cannot tell). One
+        read that is not 'off' is read again a second later before it
+        counts (a reply lost or garbled is not a host powered back on)."""
+        if self.fencer is None:
+            return None
+        state = self.fencer.power_state(context.host)
+        if state in (None, 'off'):
+            return state
+        LOG.warning('Recovery of %s: the power reads %s after the fence: '
+                    'reading it again', context.host, state)
+        time.sleep(POWER_REREAD_DELAY)
+        return self.fencer.power_state(context.host)
 
     @staticmethod
     def _split_brain(context, fenced_at):
