@@ -97,11 +97,7 @@ def test_racing_engines_cannot_both_start_the_same_step(url, journal):
         barrier.wait()
         results.append((j.begin('compute-7', 'b', 'dead').created,
                         j.step_started(rec.id, 'notify')))
-    threads = [threading.Thread(target=race, args=(j,)) for j in journals]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _all_at_once([(race, (j,)) for j in journals])
     for e in engines:
         e.dispose()
     assert sorted(created for created, _ in results) == [False] * 3 + [True]
@@ -154,12 +150,8 @@ def test_racing_engines_share_one_fence_budget(url, journal):
         barrier.wait()
         results.append(j.step_started(rec.id, 'fence', epoch=epoch,
                                       budget=(2, 600.0)))
-    threads = [threading.Thread(target=race, args=(api.Journal(e), r))
-               for e, r in zip(engines, recs, strict=True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _all_at_once([(race, (api.Journal(e), r))
+                  for e, r in zip(engines, recs, strict=True)])
     for e in engines:
         e.dispose()
     assert sorted(results, key=str) == [None, None] + [api.HELD] * 4
@@ -191,3 +183,13 @@ def test_host_owners_fence_each_hosts_writes(journal):
     assert [(t.host, t.epoch, t.holder) for t in journal.terms()] == [
         ('compute-o1', 1, 'engine-a'), ('compute-o2', 1, 'engine-a'),
         ('compute-o1', 2, 'engine-b')]
+
+
+def _all_at_once(calls):
+    """Run each ``(function, args)`` in a thread of its own, all started
+    together (the functions wait on a barrier), and wait for them."""
+    threads = [threading.Thread(target=f, args=a) for f, a in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
