@@ -140,9 +140,10 @@ def main():
     settings = liveness_settings.LivenessSettings()
 
     def new_engine():
-        return engine_module.Engine(settings, NullRunner(), deaf_after=1e9,
-                                      hearing=lambda: None,
-                                    stats_interval=1e9)
+        mailbox = engine_module.Mailbox()
+        return engine_module.Engine(settings, NullRunner(), mailbox,
+                                    deaf_after=1e9, hearing=lambda: None,
+                                    stats_interval=1e9), mailbox
     args = dict(url=args.url, exchange=prefix, topic=topic,
                 queue=prefix + '_engine', canary_id=prefix)
     engine_queue = bus.HeartbeatConsumer(sink=None, **args)._queue
@@ -153,15 +154,15 @@ def main():
                                         baseline_queue, count)
         print('raw kombu consumer: %.0f msg/s' % rates['kombu'])
         fill(args['url'], exchange, topic, [engine_queue], count)
-        engine = new_engine()
+        engine, mailbox = new_engine()
         rates['thread'] = engine_rate(
-            bus.HeartbeatConsumer(sink=engine.deliver, **args), engine,
+            bus.HeartbeatConsumer(sink=mailbox.deliver, **args), engine,
             count)
         print('engine, consumer in a thread: %.0f msg/s' % rates['thread'])
         fill(args['url'], exchange, topic, [engine_queue], count)
-        engine = new_engine()
+        engine, mailbox = new_engine()
         rates['workers'] = engine_rate(
-            ingest.HeartbeatWorkers(2, engine.deliver_events, **args),
+            ingest.HeartbeatWorkers(2, mailbox.deliver_events, **args),
             engine, count)
         print('engine, 2 heartbeat workers: %.0f msg/s (%d hosts tracked)'
               % (rates['workers'], engine.core.host_count()))

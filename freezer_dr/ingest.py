@@ -12,10 +12,12 @@ two 17,700.
 
 Each worker also reports, ten times a second, when it last heard the
 engine's canary and its counters. The broker spreads the canaries over the
-workers like any message, so every healthy worker hears some; the engine is
-deaf when any worker has not heard one for ``deaf_after`` seconds (a hung
-worker stops reporting, which reads the same). A worker that dies is
-restarted.
+workers like any message; each worker acknowledges what it read (at most
+``HeartbeatConsumer.PREFETCH`` unacknowledged), so a worker that cannot read
+is given nothing and what it held goes back to the queue: the engine is
+deaf when no worker has heard a canary for ``deaf_after`` seconds. A worker
+that dies is restarted; one that stops reporting, or hears no canary for
+10 s while the others do, is killed and restarted.
 """
 
 import logging
@@ -206,25 +208,42 @@ class HeartbeatWorkers:
 
     def _supervise(self):
         while not self._stopping.wait(1.0):
+            now = time.monotonic()
+            freshest = self.seconds_since_canary()
             for number, status in enumerate(self._status):
                 process = self._processes[number]
-                if process is not None and process.is_alive() and \
-                        time.monotonic() - status.reported > _HUNG_AFTER:
+                if process is None or not process.is_alive():
+                    continue
+                if now - status.reported > _HUNG_AFTER:
                     LOG.error('Heartbeat worker %d (pid %d) has not reported '
                               'for %.0f s: killing it', number, process.pid,
                               _HUNG_AFTER)
                     process.kill()
+                elif freshest is not None and freshest < _HUNG_AFTER / 2 \
+                        and now - max(status.last_canary or 0.0,
+                                      self._started[number]) > _HUNG_AFTER:
+                    # It reports, but its consumer hears nothing while
+                    # another does: the messages it holds (its prefetch)
+                    # go back to the queue when it is gone.
+                    LOG.error('Heartbeat worker %d (pid %d) has heard no '
+                              'canary for %.0f s while the others do: '
+                              'killing it', number, process.pid, _HUNG_AFTER)
+                    process.kill()
 
     def seconds_since_canary(self):
-        """Seconds since the worker that heard the canary longest ago last
-        heard it (None until one has). The workers share the queue, so a
-        worker that cannot hear loses its share of every host's heartbeats:
-        one deaf worker makes the engine deaf."""
+        """Seconds since a worker last heard the canary (the freshest of
+        them; None until one has). The workers share the queue, and each
+        acknowledges what it read: the broker gives a worker that cannot
+        read none of the messages (and gives what it held back when it is
+        gone), so the engine hears as long as one worker does. (The broker
+        hands out messages in runs, so one worker can hear no canary for
+        a second under a flood while the queue is on time.) A worker that
+        hears none for ``_HUNG_AFTER`` while others do is restarted."""
         heard = [s.last_canary for s in self._status
                  if s.last_canary is not None]
         if not heard:
             return None
-        return time.monotonic() - min(heard)
+        return time.monotonic() - max(heard)
 
     @property
     def counters(self):

@@ -66,8 +66,13 @@ def _matches(payload, key, signature):
 
 class Verifier:
     """Checks signatures against one master key (and a previous one during
-    a rotation); keeps each host's derived keys (a dict look-up per
-    message after the first)."""
+    a rotation); keeps the derived keys of the hosts whose signatures
+    matched (a dict look-up per message after the first). A name that
+    never signed right is derived again each time and kept nowhere: a
+    flood of made-up names costs time, not memory."""
+
+    #: Hosts whose keys are kept (beyond it the cache starts again).
+    MAX_KEPT = 100000
 
     def __init__(self, master, previous=None):
         self._masters = [m for m in (master, previous) if m]
@@ -82,13 +87,15 @@ class Verifier:
             return None
         try:
             keys = self._keys.get(host)
-            if keys is None:
+            known = keys is not None
+            if not known:
                 keys = [derive(m, host) for m in self._masters]
-                if len(self._keys) > 100000:
-                    self._keys.clear()
-                self._keys[host] = keys
             for key in keys:
                 if _matches(payload, key, signature):
+                    if not known:
+                        if len(self._keys) >= self.MAX_KEPT:
+                            self._keys.clear()
+                        self._keys[host] = keys
                     return BY_HOST
             for master in self._masters:
                 if _matches(payload, master, signature):

@@ -141,6 +141,28 @@ class Processes:
         self.stop_all()
 
 
+def group_rss(pgid):
+    """Resident memory, in bytes, of every process in process group
+    ``pgid`` (a :class:`Process` and all it started), summed."""
+    total = 0
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as f:
+                stat = f.read()
+            fields = stat[stat.rindex(')') + 2:].split()
+            if int(fields[2]) != pgid:      # the 5th field: the group
+                continue
+            with open('/proc/%s/status' % name) as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        total += int(line.split()[1]) * 1024
+        except (OSError, ValueError):       # gone meanwhile
+            continue
+    return total
+
+
 #: Rows of the fault table printed at the end of the run (issue 11): one per
 #: fault a test injected, what the user would count after it.
 FAULTS = []

@@ -59,3 +59,21 @@ def test_key_files():
         signing.parse_key('zz', 'f')
     with pytest.raises(signing.KeyError_, match='too short'):
         signing.parse_key('abcd', 'f')
+
+
+def test_made_up_names_are_kept_nowhere():
+    """A flood of names with made-up signatures costs no memory: only the
+    keys of hosts that signed right are kept, and never more than
+    MAX_KEPT of them."""
+    verifier = signing.Verifier(MASTER)
+    for n in range(1000):
+        forged = dict(PAYLOAD, host='ghost-%d' % n, signature='0' * 64)
+        assert verifier.who(forged, 'ghost-%d' % n) is None
+    assert verifier._keys == {}
+    verifier.MAX_KEPT = 3
+    for n in range(5):
+        host = 'compute-%d' % n
+        signed = signing.sign(dict(PAYLOAD, host=host),
+                              signing.derive(MASTER, host))
+        assert verifier.who(signed, host) == signing.BY_HOST
+        assert host in verifier._keys and len(verifier._keys) <= 3
