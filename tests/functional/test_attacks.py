@@ -2,12 +2,13 @@
 (issue 12), replayed against the real RabbitMQ and a real engine and real
 agents, each refused: the live host is never declared dead, the dead host
 is still declared dead, and the engine never goes deaf from a message.
-The first engines here only decide (dry run): what they decide is what
-the recovery would act on. The last two recover for real with the ipmi
-fencer against the BMC simulator: a lying BMC ("already off" while the
-host still speaks) is not believed, and a host that speaks again after
-its fence was confirmed is never evacuated and the administrators get the
-split-brain alarm (safety rule 8)."""
+Recovery is on with the ipmi fencer and a BMC simulator per host (the
+live host's BMC sees no power command), except in the flood, where the
+engine only decides (dry run: what it decides is what the recovery would
+act on). A lying BMC ("already off" while the host still speaks) is not
+believed, and a host that speaks again after its fence was confirmed is
+never evacuated and the administrators get the split-brain alarm (safety
+rule 8)."""
 
 import json
 import os
@@ -30,6 +31,7 @@ from tests.helpers import command
 from tests.helpers import group_rss
 from tests.helpers import nova_service_payload
 from tests.helpers import wait_for
+from tests.peers import fencers as peers
 
 LIVE, VICTIM = 'compute-live', 'compute-dead'
 #: Made-up host names of the flood (issue 12: one million).
@@ -81,9 +83,28 @@ def _refused(engine):
     return 0
 
 
-def test_forged_messages_are_refused(make_cloud, processes, rabbit):
-    cloud = make_cloud()
-    engine = deployment.start_engine(processes, cloud)
+def test_forged_messages_are_refused(make_cloud, processes, rabbit,
+                                    tmp_path, monkeypatch, plugin_dir,
+                                    sqlite_url):
+    """Recovery is on, with the ipmi fencer and a BMC simulator for each
+    host: what the attacker wants fenced keeps its power."""
+    bmcs = {host: peers.Bmc(processes, tmp_path, host)
+            for host in (LIVE, VICTIM)}
+    monkeypatch.setenv('FREEZER_DR_TEST_IPMI_CREDENTIALS',
+                       peers.credentials_file(tmp_path, {
+                           host: (b.port, b.password)
+                           for host, b in bmcs.items()}))
+    d = deployment.Deployment(make_cloud, processes, sqlite_url,
+                              PLUGINS + 'IpmiFencer')
+    try:
+        _forged_messages_are_refused(d, processes, rabbit, bmcs)
+    finally:
+        d.close()
+
+
+def _forged_messages_are_refused(d, processes, rabbit, bmcs):
+    cloud = d.cloud
+    engine = d.start_engine()
     live = deployment.start_agent(processes, cloud, LIVE)
     victim = deployment.start_agent(processes, cloud, VICTIM)
     wait_for(lambda: {LIVE, VICTIM} <= cloud.hosts_up(), 60,
@@ -120,11 +141,18 @@ def test_forged_messages_are_refused(make_cloud, processes, rabbit):
     dead = wait_for(lambda: cloud.of('declare_dead', VICTIM), 30,
                     message='the victim declared dead\n' + engine.log())
     assert dead[0]['boot_id'] != forged_boot
+    wait_for(lambda: d.recovery(VICTIM) and
+             d.recovery(VICTIM).status == api.DONE, 60,
+             message='the victim recovered\n' + engine.log()[-3000:])
+    assert bmcs[VICTIM].status()['power'] == 'off'
     # The live host stays up for several more detection windows.
     time.sleep(3 * WINDOW)
     assert live.alive()
     assert cloud.of('declare_dead', LIVE) == []
     assert cloud.of('suspect', LIVE) == []
+    assert d.recovery(LIVE) is None
+    assert bmcs[LIVE].status() == {'power': 'on', 'counts': {
+        'power_off': 0, 'power_on': 0, 'soft_off': 0}}
     assert cloud.of('bus_down') == []
     assert cloud.of('maintenance_on') == []
     assert cloud.of('untracked') == []
