@@ -22,6 +22,7 @@ from tests.harness import cloud as harness
 from tests.helpers import command
 from tests.helpers import fault_row
 from tests.helpers import wait_for
+from tests.peers import notifiers as peers
 
 HOST = 'compute-1'
 
@@ -118,23 +119,30 @@ def _assert_evacuated_once(nova, victims):
         assert getattr(now, 'OS-EXT-SRV-ATTR:host') != HOST
 
 
-def _assert_no_secret_anywhere(cloud, engine, url):
+def _assert_no_secret_anywhere(cloud, engine, url, more_secrets=(),
+                               more_processes=(), more_files=()):
     """Issue 12: after a recovery, no secret used (the BMC passwords, the
-    keystone passwords, the heartbeat master key and every host's key) is
-    in any log of ours (engines, agents), decisions file, table of the
-    journal, or command line of a process we started."""
+    keystone passwords, the heartbeat master key and every host's key, and
+    ``more_secrets``: (what, secret) pairs) is in any log of ours (engines,
+    agents, ``more_processes``), decisions file, ``more_files`` (a
+    recording), table of the journal, or command line of a process we
+    started."""
     master = cloud.heartbeat_master_key_file
     with open(master) as f:
         master_hex = f.read().strip()
     secrets = {'keystone service password': harness.SERVICE_PASSWORD,
                'keystone admin password': harness.ADMIN_PASSWORD,
                'heartbeat master key': master_hex}
+    secrets.update(more_secrets)
     for host in cloud.hosts:
         secrets['BMC password of ' + host.name] = host.bmc_password
         with open(os.path.join(host.dir, 'agent.key')) as f:
             secrets['heartbeat key of ' + host.name] = f.read().strip()
     places = {}
-    for process in engine.started:
+    for path in more_files:
+        with open(path, errors='replace') as f:
+            places[os.path.basename(str(path))] = f.read()
+    for process in list(engine.started) + list(more_processes):
         places['log of ' + process.name] = process.log()
         places['command line of ' + process.name] = ' '.join(
             process.popen.args)
@@ -240,6 +248,8 @@ def test_killed_engine_resumes_without_repeating(
 
 #: [coordination] lease of the engines side by side, seconds.
 LEASE = 3.0
+#: The SMTP login of the engines side by side.
+SMTP_USER, SMTP_PASSWORD = 'freezer-dr', 'smtp-s3cret-Xq7'
 
 
 @pytest.mark.parametrize('step, status', [
@@ -260,7 +270,7 @@ def test_the_standby_takes_over_a_killed_leader(
     if step == 'notify':
         notifiers = PLUGINS + 'CountingNotifier,' + notifiers
         (plugin_dir / 'gate-notify').write_text('')
-    mail = cloud.mail()
+    mail = peers.SmtpServer(users={SMTP_USER: SMTP_PASSWORD}).start()
     servers = cloud.boot(4, 'demo-a', hosts=[HOST, 'compute-2'])
     victims = sorted(s.id for s in servers
                      if getattr(s, 'OS-EXT-SRV-ATTR:host') == HOST)
@@ -272,19 +282,25 @@ def test_the_standby_takes_over_a_killed_leader(
         recovery={'notifiers': notifiers},
         keystone_contacts=dict(auth),
         email={'smtp_host': '127.0.0.1', 'smtp_port': mail.port,
-               'security': 'none', 'sender': 'freezer-dr@example.org',
+               'security': 'none', 'user': SMTP_USER,
+               'password': SMTP_PASSWORD,
+               'sender': 'freezer-dr@example.org',
                'admins': harness.ADMIN_EMAIL})
+    recording = tmp_path / 'recording.jsonl'
     try:
         leader = engine.start(own=True)
         wait_for(lambda: engine.journal.leader()[1] == 'engine-0', 60,
                  message='engine-0 elected\n' + engine.logs())
         standby = engine.start(own=True)
+        recorder = processes.start('recorder', [
+            command('freezer-dr-record'), '--config-file', str(engine.config),
+            '--output', str(recording), '--record-pool',
+            'fdrtest_rec_%s' % tmp_path.name[-12:]])
         for started in (leader, standby):
             wait_for(lambda e=started: engine.decided('up', e), 60,
                      message='%s hears %s' % (started.name, HOST))
         power_offs = cloud.host(HOST).status()['counts']['power_off']
         before = _power_offs(cloud)
-        mails_before = len(mail.messages)
         cloud.host(HOST).kill()
 
         def reached():
@@ -307,17 +323,25 @@ def test_the_standby_takes_over_a_killed_leader(
         counts = cloud.host(HOST).status()['counts']
         assert counts['power_off'] - power_offs == 1
         _assert_evacuated_once(cloud.nova(version='2.53'), victims)
-        # One mail to demo-a's members, one summary to the admins.
-        sent = mail.messages[mails_before:]
-        assert len(sent) == 2, [(m['to'], m['subject']) for m in sent]
+        # One mail to demo-a's members, one summary to the admins, each
+        # sent after a login.
+        sent = mail.mails
+        assert len(sent) == 2, [(m.recipients, m.subject) for m in sent]
         assert len([m for m in sent
-                    if m['to'] == [harness.ADMIN_EMAIL]]) == 1
+                    if m.recipients == [harness.ADMIN_EMAIL]]) == 1
+        assert {m.login for m in sent} == {SMTP_USER}
         assert standby.alive()
+        recorder.stop(signal.SIGTERM)
+        assert HOST in recording.read_text()
+        _assert_no_secret_anywhere(
+            cloud, engine, 'sqlite:///%s' % (tmp_path / 'journal.sqlite'),
+            {'SMTP password': SMTP_PASSWORD}, [recorder], [recording])
         fault_row('leader kill -9 %s %s, standby takes over (real nova)'
                   % ('in' if status == api.STARTED else 'after', step),
                   *_fault_counts(cloud, before, victims))
     finally:
         engine.db.dispose()
+        mail.stop()
 
 
 def test_a_host_dead_before_the_engine_started_is_recovered(
