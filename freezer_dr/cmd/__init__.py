@@ -20,17 +20,20 @@ from freezer_dr.conf import CONF
 LOG = logging.getLogger(__name__)
 
 
-def prepare(argv, prog, groups=('bus', 'engine', 'liveness',
-                                  'storm_guard')):
-    """Parse the command line and configuration files, check every option of
-    ``groups`` (so that a bad value stops the command at once, with
-    cfg.Error), set up logging."""
+def prepare(argv, prog, groups=None):
+    """Parse the command line and configuration files and check them
+    strictly (:mod:`freezer_dr.conf.strict`: an unknown section or option,
+    or a value not of its type, stops the command at once with one line),
+    set up logging. ``groups``: the option groups whose values are checked
+    (every registered one when None)."""
+    from freezer_dr import version
+    from freezer_dr.conf import strict
     logging.register_options(CONF)
-    CONF(argv, project='freezer-dr', prog=prog)
+    CONF(argv, project='freezer-dr', prog=prog,
+         version=version.version_string())
     check_private_files(CONF)
-    for group in groups:
-        for name in CONF[group]:
-            CONF[group][name]
+    strict.check_names(CONF)
+    strict.check_values(CONF, groups)
     logging.setup(CONF, 'freezer-dr')
     scrub_logs(CONF)
 

@@ -37,7 +37,7 @@ def main(argv=None):
     CONF.register_cli_opts(_CLI)
     try:
         cmd.prepare(sys.argv[1:] if argv is None else argv,
-                           'freezer-dr-agent', groups=('agent', 'bus'))
+                    'freezer-dr-agent')
         # The agent's notifications go to the heartbeat exchange.
         oslo_messaging.set_transport_defaults(CONF.bus.heartbeat_exchange)
         transport = oslo_messaging.get_notification_transport(CONF)

@@ -146,9 +146,7 @@ def make_runner(conf, mailbox):
 def main(argv=None):
     try:
         cmd.prepare(sys.argv[1:] if argv is None else argv,
-                    'freezer-dr-engine',
-                    groups=('bus', 'engine', 'liveness', 'storm_guard',
-                            'recovery', 'database', 'coordination'))
+                    'freezer-dr-engine')
         settings = liveness_settings.LivenessSettings.from_conf(CONF)
     except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)

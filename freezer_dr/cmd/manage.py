@@ -24,7 +24,9 @@ from oslo_config import cfg
 
 from freezer_dr import cmd
 from freezer_dr import signing
+from freezer_dr import version
 from freezer_dr.conf import CONF
+from freezer_dr.conf import strict
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
 
@@ -314,8 +316,10 @@ def main(argv=None):
         'command', title='Commands', handler=_add_commands))
     try:
         CONF(sys.argv[1:] if argv is None else argv, project='freezer-dr',
-             prog='freezer-dr-manage')
+             prog='freezer-dr-manage', version=version.version_string())
         cmd.check_private_files(CONF)
+        strict.check_names(CONF)
+        strict.check_values(CONF)
         if not CONF.database.connection and \
                 CONF.command.func not in _NO_JOURNAL:
             raise cfg.RequiredOptError('connection', CONF.database)

@@ -81,9 +81,7 @@ def main(argv=None):
     logging.register_options(CONF)
     CONF.set_default('use_stderr', True)
     try:
-        cmd.prepare(sys.argv[1:] if argv is None else argv,
-                           'freezer-dr', groups=('recovery', 'database',
-                                                 'coordination'))
+        cmd.prepare(sys.argv[1:] if argv is None else argv, 'freezer-dr')
         monitor = factory.load_driver(drivers.MONITORS,
                                       CONF.recovery.monitor, CONF)
         monitor.validate()

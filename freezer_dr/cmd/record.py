@@ -31,7 +31,7 @@ def main(argv=None):
     CONF.register_cli_opts(_CLI)
     try:
         cmd.prepare(sys.argv[1:] if argv is None else argv,
-                           'freezer-dr-record', groups=('bus',))
+                    'freezer-dr-record')
     except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-record: bad configuration: %s\n' % exc)
         return 2
