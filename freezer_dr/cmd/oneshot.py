@@ -1,10 +1,12 @@
 """``freezer-dr``: the one-shot flow (cron or by hand).
 
-Asks the monitor driver (``[recovery] monitor``) for the failed hosts and
-runs, for each, the engine's recovery workflow with the same journal:
-fence → isolate → evacuate → notify. Prints one line per host; prints
-``No failed nodes`` and exits 0 when there is none; exits 1 when a recovery
-failed (or the monitor could not be asked), 2 on a bad configuration.
+Asks the monitor driver (``[recovery] monitor``: ``nova``, ``static`` or
+``none``) for the failed hosts and runs, for each, the engine's recovery
+workflow with the same journal: fence → isolate → evacuate → notify. Prints
+one line per host; prints ``No failed nodes`` and exits 0 when there is
+none; exits 1 when a recovery failed (or the monitor could not be asked), 2
+on a bad configuration. ``--dry-run`` prints the failed hosts and acts on
+none.
 
 Without boot ids, a host's incarnation is ``monitor``: the journal recovers
 a host once until an operator re-arms it (``freezer-dr-manage host
@@ -76,9 +78,17 @@ def _engines_active(journal):
             % (', '.join(sorted(engines)), min(engines.values())))
 
 
+_CLI = [
+    cfg.BoolOpt('dry-run', dest='dry_run', default=False,
+                help='Print the hosts the monitor reports failed, and act '
+                     'on none of them.'),
+]
+
+
 def main(argv=None):
     # The per-host outcome goes to stdout; logs to stderr (or a log file).
     logging.register_options(CONF)
+    CONF.register_cli_opts(_CLI)
     CONF.set_default('use_stderr', True)
     try:
         cmd.prepare(sys.argv[1:] if argv is None else argv, 'freezer-dr')
@@ -98,6 +108,10 @@ def main(argv=None):
         return 1
     if not hosts:
         print('No failed nodes')
+        return 0
+    if CONF.dry_run:
+        print('Failed nodes: %s (dry run: none is acted on)'
+              % ', '.join(hosts))
         return 0
     try:
         journal = engine_cmd.open_journal(CONF)

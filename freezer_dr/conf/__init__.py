@@ -22,6 +22,7 @@ from freezer_dr.conf import mail
 from freezer_dr.conf import nova
 from freezer_dr.conf import recovery
 from freezer_dr.conf import redfish
+from freezer_dr.conf import static_monitor
 from freezer_dr.conf import storm_guard
 from freezer_dr.conf import webhook
 
@@ -38,3 +39,5 @@ for _module in (fencer, ipmi, libvirt_domain, redfish):
     _module.register_opts(CONF)
 # The nova evacuator's option groups ([nova], [evacuation]).
 nova.register_opts(CONF)
+# The one-shot's static monitor.
+static_monitor.register_opts(CONF)

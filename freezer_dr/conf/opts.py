@@ -15,6 +15,7 @@ from freezer_dr.conf import mail
 from freezer_dr.conf import nova
 from freezer_dr.conf import recovery
 from freezer_dr.conf import redfish
+from freezer_dr.conf import static_monitor
 from freezer_dr.conf import storm_guard
 from freezer_dr.conf import webhook
 
@@ -26,6 +27,8 @@ _MODULES += (bus_notifications, keystone_contacts, mail, webhook)
 _MODULES += (fencer, ipmi, libvirt_domain, redfish)
 # The nova evacuator's option groups.
 _MODULES += (nova,)
+# The one-shot's static monitor.
+_MODULES += (static_monitor,)
 
 
 def list_opts():

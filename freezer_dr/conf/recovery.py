@@ -119,10 +119,13 @@ opts = [
                       'fence began (a lying BMC, or one mapped to another '
                       'host, says "already off" too).'),
     cfg.StrOpt('monitor',
-               default='none',
+               default='nova',
                help='Monitor driver (namespace freezer_dr.monitors) that '
                     'the one-shot freezer-dr command asks for the failed '
-                    'hosts; none reports no failure.'),
+                    'hosts: nova (the nova-compute services nova reports '
+                    'down or forced down; [nova] says how to reach it), '
+                    'static (the hosts of [static_monitor] hosts, for '
+                    'drills), none (no failure).'),
 ]
 
 

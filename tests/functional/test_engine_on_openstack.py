@@ -373,6 +373,14 @@ def test_a_host_dead_before_the_engine_started_is_recovered(
                     engine={'inventory_interval': 2},
                     liveness={'startup_grace': 5})
     try:
+        # The one-shot's nova monitor (its default) sees the same: the
+        # dead host, not the one whose nova-compute runs without agent.
+        listed = subprocess.run(
+            [command('freezer-dr'), '--config-file', str(engine.config),
+             '--dry-run'], capture_output=True, text=True, timeout=120)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout == ('Failed nodes: %s (dry run: none is acted '
+                                 'on)\n' % HOST)
         engine.start()
         wait_for(lambda: engine.steps()[0] is not None and
                  engine.steps()[0].status == api.DONE, 180,

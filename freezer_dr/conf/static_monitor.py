@@ -1,0 +1,27 @@
+"""Options of the ``static`` monitor (drills of the one-shot command)."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'static_monitor',
+    title='Static monitor',
+    help='The static monitor ([recovery] monitor = static) reports the '
+         'hosts listed here as failed, whatever their state: for drills of '
+         'the one-shot freezer-dr command against hosts that may be '
+         'powered off.')
+
+opts = [
+    cfg.ListOpt('hosts',
+                default=[],
+                help='Host names (as nova knows them) the static monitor '
+                     'reports failed. Empty: none.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}
