@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``freezer-dr-manage``: operator commands.
 
 ``freezer-dr-manage --config-file FILE db sync`` creates or upgrades the
@@ -328,6 +340,9 @@ def main(argv=None):
         return 2
     try:
         return CONF.command.func()
+    except schema.MissingDriver as exc:
+        sys.stderr.write('freezer-dr-manage: %s\n' % exc)
+        return 2
     except Exception as exc:
         sys.stderr.write('freezer-dr-manage: %s: %s\n'
                          % (type(exc).__name__, exc))

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Running recoveries for the engine: a bounded pool of worker threads,
 progress reported back to the engine's thread, the journal polled for what
 operators did.
@@ -560,7 +572,7 @@ class RecoveryRunner:
 
 def _is_database_error(exc):
     """A database error (its message says it all: no traceback)."""
-    return type(exc).__module__.startswith(('sqlalchemy', 'psycopg2',
+    return type(exc).__module__.startswith(('sqlalchemy', 'psycopg',
                                             'pymysql', 'sqlite3'))
 
 

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The ``libvirt`` fencer, for compute hosts that are libvirt domains:
 destroy the domain (a hard power off), then check it is no longer active.
 
@@ -13,7 +25,11 @@ called ``libvirt``: it would shadow the libvirt package.)
 import logging
 import time
 
-import libvirt
+try:
+    import libvirt
+except ImportError:
+    raise ImportError("libvirt-python is not installed: pip install "
+                      "'freezer-dr[libvirt]'") from None
 
 from freezer_dr.conf import libvirt_domain as libvirt_conf
 from freezer_dr.drivers.fencers import confirming
