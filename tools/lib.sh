@@ -35,11 +35,12 @@ as_root_apt_install() {
 
 ensure_build_packages() {
     # libvirt-python builds against libvirt-dev (with pkg-config); the
-    # fencer tests run ipmitool against the BMC simulator. (Debian and
+    # fencer tests run ipmitool against the BMC simulator; shellcheck
+    # checks the devstack plugin. (Debian and
     # Ubuntu; elsewhere install their equivalents yourself.)
     command -v dpkg-query >/dev/null || return 0
     local missing=() package
-    for package in libvirt-dev pkg-config ipmitool; do
+    for package in libvirt-dev pkg-config ipmitool shellcheck; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
             grep -q 'ok installed' || missing+=("$package")
     done

@@ -6,7 +6,9 @@ ensure_venv
 ensure_services
 cd "$TOP"
 echo "== ruff" >&2
-ruff check freezer_dr tests tools bench
+ruff check freezer_dr tests tools bench releasenotes
+echo "== shellcheck" >&2
+shellcheck -x -s bash devstack/plugin.sh devstack/settings devstack/lib/freezer-dr
 echo "== pytest" >&2
 set +e
 python -m pytest tests "$@"
