@@ -184,6 +184,9 @@ class Leadership:
         #: callable(why), called (from the leadership thread) when this
         #: engine stops leading other than by :meth:`stop`.
         self.on_lost = None
+        #: Whether the last contention or renewal reached the coordination
+        #: backend and the journal (None before the first).
+        self.backend_ok = None
 
     def _backend(self, function, *args):
         """``function(*args)`` on the backend, within a third of the
@@ -318,6 +321,7 @@ class Leadership:
                 renew if self._epoch is not None and not failed
                 else min(renew, CONTEND_INTERVAL)):
             failed = not self.tick()
+            self.backend_ok = not failed
 
     def tick(self):
         """Renew the leadership, or contend for it (the thread's loop);
@@ -468,6 +472,9 @@ class Partitions:
         self.known = frozenset()
         self.changed = threading.Event()
         self.on_lost = None
+        #: Whether the last contention or renewal reached the coordination
+        #: backend and the journal (None before the first).
+        self.backend_ok = None
         self._clock = clock
         self._coordinator = None
         self._joined = False
@@ -616,7 +623,7 @@ class Partitions:
 
     def _run(self):
         while not self._stop.wait(self.lease / 4.0):
-            self.tick()
+            self.backend_ok = bool(self.tick())
 
     def tick(self):
         """Heartbeat, read the members, claim and drop hosts; False when

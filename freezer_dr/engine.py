@@ -161,13 +161,17 @@ class Mailbox:
         self.work.put(work)
 
 
+#: Seconds between two snapshots published to the metrics.
+SNAPSHOT_INTERVAL = 1.0
+
+
 class Engine:
     """Bus → liveness core → runner, on one thread."""
 
     def __init__(self, settings, runner, mailbox, deaf_after, hearing,
                  sources=(), decisions_file=None, tick_interval=0.1,
                  stats_interval=60.0, clock=clock_module.now,
-                 leadership=None):
+                 leadership=None, metrics=None, name=None):
         """
         :param mailbox: the :class:`Mailbox` the consumers and the runner
             were given.
@@ -178,8 +182,14 @@ class Engine:
             (bus.Counters), whose counts the statistics line reports too.
         :param leadership: a :class:`~freezer_dr.coordination.Leadership`:
             the decisions a standby writes are marked ``"standby": true``.
+        :param metrics: a :class:`~freezer_dr.metrics.Metrics` the engine
+            publishes its :meth:`snapshot` to once a second.
+        :param name: this engine's name in the snapshot (its pool or
+            coordination member id).
         """
         self.core = liveness_core.LivenessCore(settings)
+        self._metrics = metrics
+        self._name = name
         self.counters = mailbox.counters
         self._runner = runner
         self._leadership = leadership
@@ -227,12 +237,72 @@ class Engine:
     def run(self, stop):
         """Run until the ``stop`` event is set."""
         next_stats = time.monotonic() + self._stats_interval
+        next_snapshot = time.monotonic()
         while not stop.is_set():
             self.run_once(self._tick)
-            if time.monotonic() >= next_stats:
-                next_stats = time.monotonic() + self._stats_interval
+            now = time.monotonic()
+            if now >= next_stats:
+                next_stats = now + self._stats_interval
                 self.log_stats()
+            if self._metrics is not None and now >= next_snapshot:
+                next_snapshot = now + SNAPSHOT_INTERVAL
+                self._metrics.publish(self.snapshot())
         self.close()
+
+    def _counts(self):
+        """Messages received, and dropped by reason (every source)."""
+        counters = [s.counters for s in self._sources]
+        dropped = {}
+        for reason, count in self.counters.refused.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+        if self.core.jumps_refused:
+            dropped['sequence jump'] = self.core.jumps_refused
+        if self.core.unknown_refused:
+            dropped['unknown host'] = self.core.unknown_refused
+        for c in counters:
+            for reason, count in getattr(c, 'refused', {}).items():
+                dropped[reason] = dropped.get(reason, 0) + count
+        undecodable = sum(c.undecodable for c in counters)
+        malformed = self.counters.malformed + sum(c.malformed
+                                                  for c in counters)
+        if undecodable:
+            dropped['undecodable'] = undecodable
+        if malformed:
+            dropped['malformed'] = malformed
+        return sum(c.received for c in counters), dropped
+
+    def snapshot(self):
+        """What the metrics, the health check and ``freezer-dr-manage host
+        list`` show (engine thread): every host as the core reports it, with
+        whether this engine leads for it, the messages received and
+        dropped, hearing, journal and leadership."""
+        leadership = self._leadership
+        hosts = self.core.report(self._horizon)
+        if leadership is None:
+            role = 'leader'
+            for host in hosts:
+                host['leads'] = True
+        else:
+            owns = leadership.owns
+            for host in hosts:
+                host['leads'] = bool(owns(host['host']))
+            if self._shares_hosts:
+                role = 'leader' if any(h['leads'] for h in hosts) or \
+                    leadership.leads() else 'standby'
+            else:
+                role = 'leader' if leadership.leads() else 'standby'
+        received, dropped = self._counts()
+        return {
+            'engine': self._name,
+            'role': role,
+            'hosts': hosts,
+            'received': received,
+            'dropped': dropped,
+            'bus_heard': self.core.bus_connected,
+            'journal_ok': getattr(self._runner, 'journal_ok', None),
+            'waiting': list(getattr(self._runner, 'waiting', ())),
+            'coordination_ok': getattr(leadership, 'backend_ok', None),
+        }
 
     def run_once(self, timeout=0.0):
         """One pass: take what arrived (waiting up to ``timeout``), check

@@ -36,11 +36,11 @@ as_root_apt_install() {
 ensure_build_packages() {
     # libvirt-python builds against libvirt-dev (with pkg-config); the
     # fencer tests run ipmitool against the BMC simulator; shellcheck
-    # checks the devstack plugin. (Debian and
+    # checks the devstack plugin; graphviz draws the docs' diagrams. (Debian and
     # Ubuntu; elsewhere install their equivalents yourself.)
     command -v dpkg-query >/dev/null || return 0
     local missing=() package
-    for package in libvirt-dev pkg-config ipmitool shellcheck; do
+    for package in libvirt-dev pkg-config ipmitool shellcheck graphviz; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
             grep -q 'ok installed' || missing+=("$package")
     done

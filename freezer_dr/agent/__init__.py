@@ -112,7 +112,8 @@ class Agent:
 
 
 def announce_maintenance(url, exchange, topic, host, enabled, reason,
-                         requested_by, key=None, publisher=None):
+                         requested_by, key=None, publisher=None,
+                         timeout=10.0):
     """Publish a maintenance notification for ``host``, signed with
     ``key`` (the host's, or an operator's master key; None: unsigned), and
     wait for the broker to confirm it.
@@ -126,7 +127,7 @@ def announce_maintenance(url, exchange, topic, host, enabled, reason,
         payload = signing.sign(payload, key)
     bus.publish_confirmed(url, exchange, topic, bus.encode_notification(
         publisher or 'freezer-dr-agent:' + host, events.MAINTENANCE,
-        payload))
+        payload), timeout=timeout)
 
 
 class ShutdownMemory:

@@ -21,7 +21,9 @@ journal, the recovery, the drivers nor SQLAlchemy.
 import logging as std_logging
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 from urllib import parse
 
@@ -40,14 +42,21 @@ def prepare(argv, prog, groups=None):
     (every registered one when None)."""
     from freezer_dr import version
     from freezer_dr.conf import strict
+    from freezer_dr.conf import upstream
     logging.register_options(CONF)
+    # Upstream freezer-dr's files, and dashed names, read as ours.
+    upstream.install()
     CONF(argv, project='freezer-dr', prog=prog,
-         version=version.version_string())
+         version=version.version_string(),
+         default_config_files=upstream.default_config_files(prog=prog))
     check_private_files(CONF)
+    upstream.check(CONF)
     strict.check_names(CONF)
     strict.check_values(CONF, groups)
     logging.setup(CONF, 'freezer-dr')
     scrub_logs(CONF)
+    for note in upstream.notes(CONF):
+        LOG.warning('%s', note)
 
 
 class _Scrubbing(std_logging.Formatter):
@@ -157,13 +166,108 @@ def check_private_files(conf):
             raise ValueError(problem)
 
 
-def stop_on_signals(stop):
-    """Set the event ``stop`` on SIGTERM and SIGINT."""
+#: Seconds a command has, after SIGTERM or SIGINT, to stop cleanly; then
+#: it exits at once. (What a recovery did is in the journal, as after a
+#: kill -9: the next leader resumes it.) systemd's TimeoutStopSec and the
+#: operator's patience are both longer.
+STOP_DEADLINE = 4.5
+
+_deadline_armed = []
+
+
+def stop_on_signals(stop, on_signal=None, deadline=STOP_DEADLINE):
+    """SIGTERM and SIGINT set the event ``stop`` (after ``on_signal(signum)``
+    when given) and give the command ``deadline`` seconds to end, whatever
+    it waits for (a broker or a database that does not answer); then it
+    exits at once. SIGHUP reloads (:func:`reload_on_sighup`) instead of
+    killing."""
     def handler(signum, frame):
-        LOG.info('Received %s: stopping', signal.Signals(signum).name)
+        LOG.info('Received %s: stopping (at most %.1f s)',
+                 signal.Signals(signum).name, deadline)
+        if on_signal is not None:
+            on_signal(signum)
         stop.set()
+        notify_systemd('STOPPING=1')
+        if not _deadline_armed:
+            _deadline_armed.append(True)
+            timer = threading.Timer(deadline, _exit_now, args=(deadline,))
+            timer.daemon = True
+            timer.start()
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    reload_on_sighup()
+
+
+def _exit_now(deadline):
+    LOG.error('Not stopped %.1f s after the signal: exiting now (what is '
+              'under way is taken up from the journal)', deadline)
+    for handler in std_logging.getLogger().handlers:
+        try:
+            handler.flush()
+        except Exception:       # noqa: S110 (exiting anyway)
+            pass
+    os._exit(0)
+
+
+def reload_on_sighup(conf=CONF):
+    """SIGHUP (logrotate, ``systemctl reload``): reopen the log files and
+    reload the options marked mutable (``--debug`` among them), in a
+    thread of its own (never in the signal handler's frame, which may have
+    interrupted a log write)."""
+    def handler(signum, frame):
+        threading.Thread(target=reload, args=(conf,), name='sighup',
+                         daemon=True).start()
+    signal.signal(signal.SIGHUP, handler)
+
+
+def reload(conf=CONF):
+    reopened = reopen_log_files()
+    try:
+        conf.mutate_config_files()
+    except Exception as exc:
+        LOG.error('SIGHUP: the configuration was NOT reloaded: %s: %s',
+                  type(exc).__name__, exc)
+        return
+    LOG.info('SIGHUP: %d log file(s) reopened, mutable options reloaded',
+             reopened)
+
+
+def reopen_log_files():
+    """Reopen every log file this process writes (after logrotate moved
+    them); return how many."""
+    count = 0
+    for logger in [std_logging.getLogger()] + [
+            std_logging.getLogger(name)
+            for name in list(std_logging.root.manager.loggerDict)]:
+        for handler in getattr(logger, 'handlers', ()):
+            if not isinstance(handler, std_logging.FileHandler):
+                continue
+            handler.acquire()
+            try:
+                if handler.stream is not None:
+                    handler.stream.close()
+                handler.stream = handler._open()
+                count += 1
+            finally:
+                handler.release()
+    return count
+
+
+def notify_systemd(state):
+    """Tell systemd (``Type=notify`` units) ``state`` (``READY=1``,
+    ``STOPPING=1``), if it listens; never fails."""
+    address = os.environ.get('NOTIFY_SOCKET')
+    if not address:
+        return False
+    if address.startswith('@'):         # an abstract socket
+        address = '\0' + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(state.encode(), address)
+    except OSError as exc:
+        LOG.warning('Could not tell systemd %s: %s', state, exc)
+        return False
+    return True
 
 
 def not_available(command, issue):

@@ -103,11 +103,7 @@ def run(transport, host, conf, memory, key=None):
     stop = threading.Event()
     stopped_by = []
 
-    def handler(signum, frame):
-        stopped_by.append(signum)
-        stop.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    cmd.stop_on_signals(stop, on_signal=stopped_by.append)
     if memory.announced():
         if _announce(transport, host, False, 'agent started after a '
                      'planned shutdown', key):
@@ -115,6 +111,7 @@ def run(transport, host, conf, memory, key=None):
     LOG.info('freezer-dr-agent for host %s (boot %s): heartbeat every '
              '%.2f s on topic %s', host, agent.boot_id,
              conf.heartbeat_interval, CONF.bus.heartbeat_topic)
+    cmd.notify_systemd('READY=1')
     agent.run(stop)
     runner.stop()
     if stopped_by and stopped_by[0] == signal.SIGTERM:
@@ -127,11 +124,12 @@ def run(transport, host, conf, memory, key=None):
 
 
 def _announce(transport, host, enabled, reason, key=None):
+    # (At most 3 s: on SIGTERM the whole stop has cmd.STOP_DEADLINE.)
     try:
         agent_module.announce_maintenance(
             bus.kombu_url(CONF, CONF.transport_url),
             CONF.bus.heartbeat_exchange, CONF.bus.heartbeat_topic, host,
-            enabled, reason, liveness_core.AGENT, key=key)
+            enabled, reason, liveness_core.AGENT, key=key, timeout=3.0)
         return True
     except Exception as exc:
         LOG.error('Maintenance %s was NOT announced: %s: %s',

@@ -27,6 +27,7 @@ from freezer_dr import drivers
 from freezer_dr import engine as engine_module
 from freezer_dr import ingest
 from freezer_dr import inventory
+from freezer_dr import metrics as metrics_module
 from freezer_dr import signing
 from freezer_dr.conf import CONF
 from freezer_dr.drivers import base
@@ -179,6 +180,10 @@ def main(argv=None):
         sys.stderr.write('freezer-dr-engine: cannot open the journal: '
                          '%s: %s\n' % (type(exc).__name__, exc))
         return 1
+    metrics = metrics_module.Metrics()
+    runner.metrics = metrics
+    if getattr(runner, 'alerts', None) is not None:
+        runner.alerts.metrics = metrics
     stop = threading.Event()
     cmd.stop_on_signals(stop)
     heartbeats, nova = start_consumers(CONF, CONF.bus.pool, mailbox.deliver,
@@ -189,7 +194,12 @@ def main(argv=None):
         hearing=heartbeats.seconds_since_canary, sources=(heartbeats, nova),
         decisions_file=CONF.engine.decisions_file,
         tick_interval=CONF.engine.tick_interval,
-        stats_interval=CONF.engine.stats_interval, leadership=leadership)
+        stats_interval=CONF.engine.stats_interval, leadership=leadership,
+        metrics=metrics, name=(leadership.member_id if leadership else
+                               CONF.bus.pool))
+    # (After the heartbeat workers are forked, like every thread of ours.)
+    endpoint = metrics_module.serve(metrics, CONF.metrics.listen_address,
+                                    CONF.metrics.port)
     if leadership is not None:
         # (After the heartbeat workers are forked: no thread of ours may
         # exist then.) Contends once now: a lone engine leads from its
@@ -209,6 +219,7 @@ def main(argv=None):
     LOG.info('freezer-dr-engine started: pool %s, detection window %.2f s, '
              'corroboration %s', CONF.bus.pool, settings.detection_window(),
              ','.join(settings.corroboration))
+    cmd.notify_systemd('READY=1')
     try:
         engine.run(stop)
     finally:
@@ -216,11 +227,16 @@ def main(argv=None):
         # lease), then a standby takes over at once, not after the lease.
         if poller is not None:
             poller.stop()
-        runner.stop(wait=CONF.coordination.lease if leadership else 0.0)
+        # (Within cmd.STOP_DEADLINE: a step still under way after 2 s is
+        # resumed by the next leader from the journal.)
+        runner.stop(wait=min(CONF.coordination.lease, 2.0) if leadership
+                    else 0.0)
         if leadership is not None:
             leadership.stop()
         heartbeats.stop()
         nova.stop()
+        if endpoint is not None:
+            endpoint.stop()
         engine.log_stats()
         LOG.info('freezer-dr-engine stopped')
     return 0

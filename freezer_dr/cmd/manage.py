@@ -25,10 +25,19 @@ release HOST`` lets one of them be fenced and recovered (one host per
 command: the operator decides for each). ``host maintenance HOST on|off``
 announces maintenance signed with the heartbeat master key;
 ``heartbeat-key create FILE`` writes a new master key (mode 0600) and
-``heartbeat-key derive HOST`` prints the key of a host's agent.
+``heartbeat-key derive HOST`` prints the key of a host's agent. ``host
+list`` shows every host the engine tracks (state, last heartbeat, phi,
+incarnation, owner engine: asked of the engine's ``[metrics]`` endpoint)
+and ``host show HOST`` one host with its recoveries and their step times.
+``-f json`` on the listing commands prints JSON.
+
+Exit codes: 0 done, 1 refused or failed, 2 bad configuration or command
+line, 3 the host or recovery named is not found, 4 the engine's endpoint or
+the journal's database cannot be reached.
 """
 
 import getpass
+import json
 import sys
 import time
 
@@ -39,6 +48,7 @@ from freezer_dr import signing
 from freezer_dr import version
 from freezer_dr.conf import CONF
 from freezer_dr.conf import strict
+from freezer_dr.conf import upstream
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
 
@@ -55,18 +65,147 @@ def _db_sync():
 
 def _db_version():
     with schema.engine_for(CONF.database.connection).connect() as conn:
-        print(schema.current(conn) or 'none')
+        revision = schema.current(conn)
+    if not _json({'revision': revision, 'head': schema.head()}):
+        print(revision or 'none')
     return 0
 
 
 def _recovery_list():
-    journal = api.Journal(schema.engine_for(CONF.database.connection))
-    for rec in journal.history(CONF.command.host):
-        print('%-6d %-24s %-9s %s  %s' % (rec.id, rec.host, rec.status,
-                                         rec.incarnation, rec.reason))
-        for step in journal.steps(rec.id):
+    journal = _journal()
+    found = [_recovery_dict(journal, rec)
+             for rec in journal.history(CONF.command.host)]
+    if _json(found):
+        return 0
+    for rec in found:
+        print('%-6d %-24s %-9s %s  %s' % (rec['id'], rec['host'],
+                                         rec['status'], rec['incarnation'],
+                                         rec['reason']))
+        for step in rec['steps']:
             print('       %-32s %-8s attempts %d  %s'
-                  % (step.name, step.status, step.attempts, step.detail))
+                  % (step['name'], step['status'], step['attempts'],
+                     step['detail']))
+    return 0
+
+
+def _json(value):
+    """Print ``value`` as JSON if ``-f json`` was given; whether it was."""
+    if getattr(CONF.command, 'format', 'table') != 'json':
+        return False
+    print(json.dumps(value, indent=2, sort_keys=True))
+    return True
+
+
+def _recovery_dict(journal, rec):
+    steps = []
+    for step in journal.steps(rec.id):
+        steps.append({
+            'name': step.name, 'status': step.status,
+            'attempts': step.attempts, 'detail': step.detail,
+            'started_at': step.started_at, 'finished_at': step.finished_at,
+            'seconds': None if step.finished_at is None or
+            step.started_at is None else round(
+                step.finished_at - step.started_at, 3)})
+    return {'id': rec.id, 'host': rec.host, 'status': rec.status,
+            'incarnation': rec.incarnation, 'reason': rec.reason,
+            'created_at': rec.created_at, 'updated_at': rec.updated_at,
+            'rearmed_at': rec.rearmed_at, 'rearmed_by': rec.rearmed_by,
+            'steps': steps}
+
+
+class EngineUnreachable(OSError):
+    """The engine's endpoint ([metrics]) cannot be asked."""
+
+
+def _engine_url():
+    if CONF.command.url:
+        return CONF.command.url.rstrip('/')
+    address = CONF.metrics.listen_address
+    if address in ('0.0.0.0', '::', ''):
+        address = '127.0.0.1'
+    if ':' in address:
+        address = '[%s]' % address
+    return 'http://%s:%d' % (address, CONF.metrics.port)
+
+
+def _engine_hosts():
+    """The engine's ``/v1/hosts`` answer."""
+    from urllib import error
+    from urllib import request
+    if not CONF.command.url and not CONF.metrics.port:
+        raise EngineUnreachable(
+            '[metrics] port is 0: the engine serves no host list (give '
+            '--url, or set [metrics] port)')
+    url = _engine_url() + '/v1/hosts'
+    try:
+        with request.urlopen(url, timeout=10) as answer:
+            return json.loads(answer.read().decode())
+    except (error.URLError, OSError, ValueError) as exc:
+        raise EngineUnreachable('cannot ask the engine at %s: %s' % (
+            url, getattr(exc, 'reason', exc))) from None
+
+
+def _age(seconds):
+    return '-' if seconds is None else '%.1f s' % seconds
+
+
+def _host_list():
+    answer = _engine_hosts()
+    hosts = answer['hosts']
+    for host in hosts:
+        host['owner'] = answer['engine'] if host.get('leads') else None
+    if _json(hosts):
+        return 0
+    print('%-24s %-16s %-14s %-8s %-38s %s' % (
+        'host', 'state', 'last heartbeat', 'phi', 'incarnation', 'owner'))
+    for host in hosts:
+        print('%-24s %-16s %-14s %-8s %-38s %s' % (
+            host['host'], host['state'], _age(host['last_heard_age']),
+            '-' if host['phi'] is None else '%.2f' % host['phi'],
+            host['incarnation'] or '-', host['owner'] or '-'))
+    print('(%d hosts, from engine %s, %s)' % (len(hosts), answer['engine'],
+                                             answer['role']))
+    return 0
+
+
+def _host_show():
+    host = CONF.command.host
+    journal = _journal()
+    recoveries = [_recovery_dict(journal, rec)
+                  for rec in journal.history(host)]
+    live, why = None, None
+    try:
+        answer = _engine_hosts()
+    except EngineUnreachable as exc:
+        why = str(exc)
+    else:
+        live = next((h for h in answer['hosts'] if h['host'] == host),
+                    None)
+        if live is None:
+            why = 'not tracked by engine %s' % answer['engine']
+    if live is None and not recoveries:
+        raise LookupError('%s: no recovery in the journal, and %s'
+                          % (host, why))
+    if _json({'host': host, 'live': live, 'live_unknown': why,
+              'recoveries': recoveries}):
+        return 0
+    if live is not None:
+        print('%s: %s, last heartbeat %s ago, phi %s, incarnation %s' % (
+            host, live['state'], _age(live['last_heard_age']),
+            '-' if live['phi'] is None else '%.2f' % live['phi'],
+            live['incarnation'] or '-'))
+    else:
+        print('%s: live state unknown (%s)' % (host, why))
+    if not recoveries:
+        print('  no recovery in the journal')
+    for rec in recoveries:
+        print('  recovery %d, incarnation %s: %s (%s)' % (
+            rec['id'], rec['incarnation'], rec['status'], rec['reason']))
+        for step in rec['steps']:
+            print('    %-32s %-8s %-24s %9s  %s' % (
+                step['name'], step['status'], _when(step['started_at']),
+                '-' if step['seconds'] is None else '%.3f' % step['seconds'],
+                step['detail']))
     return 0
 
 
@@ -93,6 +232,8 @@ def _recovery_show():
     rec = journal.get(CONF.command.id)
     if rec is None:
         raise LookupError('no recovery %s in the journal' % CONF.command.id)
+    if _json(_recovery_dict(journal, rec)):
+        return 0
     print('recovery %d of %s, incarnation %s: %s' % (
         rec.id, rec.host, rec.incarnation, rec.status))
     print('  reason:   %s' % rec.reason)
@@ -183,6 +324,8 @@ def _host_rearm():
 def _host_held():
     journal = _journal()
     held = journal.held()
+    if _json([_recovery_dict(journal, rec) for rec in held]):
+        return 0
     if not held:
         print('no host is held over the fence budget')
     for rec in held:
@@ -254,8 +397,32 @@ def _host_maintenance():
     return 0
 
 
+def _config_migrate():
+    try:
+        messages = upstream.migrate(CONF.command.old, CONF.command.new)
+    except upstream.MigrationError as exc:
+        sys.stderr.write('freezer-dr-manage: %s\n' % exc)
+        return EXIT_FAILED
+    print(messages[0])
+    for line in messages[1:]:
+        print('  ' + line)
+    return EXIT_OK
+
+
+#: Exit codes: done; refused or failed (the message says why); a bad
+#: configuration or command line; the host or recovery named is not found;
+#: a peer (the engine's endpoint, the journal's database) cannot be reached.
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNREACHABLE = \
+    0, 1, 2, 3, 4
+
 #: Commands that need no journal.
-_NO_JOURNAL = (_key_create, _key_derive, _host_maintenance)
+_NO_JOURNAL = (_key_create, _key_derive, _host_maintenance, _host_list,
+               _config_migrate)
+
+
+def _formats(parser):
+    parser.add_argument('-f', '--format', choices=('table', 'json'),
+                        default='table', help='output format')
 
 
 def _add_commands(subparsers):
@@ -264,17 +431,21 @@ def _add_commands(subparsers):
     db_commands.required = True
     db_commands.add_parser('sync', help='create or upgrade the schema'
                            ).set_defaults(func=_db_sync)
-    db_commands.add_parser('version', help='print the schema revision'
-                           ).set_defaults(func=_db_version)
+    db_version = db_commands.add_parser('version',
+                                        help='print the schema revision')
+    _formats(db_version)
+    db_version.set_defaults(func=_db_version)
     recovery = subparsers.add_parser('recovery', help='recovery history')
     recovery_commands = recovery.add_subparsers(dest='action')
     recovery_commands.required = True
     listing = recovery_commands.add_parser('list', help='list recoveries')
     listing.add_argument('--host')
+    _formats(listing)
     listing.set_defaults(func=_recovery_list)
     show = recovery_commands.add_parser(
         'show', help='one recovery, its steps and their times')
     show.add_argument('id', type=int)
+    _formats(show)
     show.set_defaults(func=_recovery_show)
     retry = recovery_commands.add_parser(
         'retry', help='run the failed recovery of a host again')
@@ -283,6 +454,22 @@ def _add_commands(subparsers):
     host = subparsers.add_parser('host', help='hosts')
     host_commands = host.add_subparsers(dest='action')
     host_commands.required = True
+    listing = host_commands.add_parser(
+        'list', help='every host the engine tracks: state, last heartbeat, '
+                     'phi, incarnation, owner engine (asked of the engine\'s '
+                     '[metrics] endpoint)')
+    listing.add_argument('--url', help='the engine\'s endpoint (default: '
+                                       'from [metrics])')
+    _formats(listing)
+    listing.set_defaults(func=_host_list)
+    show = host_commands.add_parser(
+        'show', help='one host: its live state (from the engine) and its '
+                     'recoveries with their step times (the journal)')
+    show.add_argument('host')
+    show.add_argument('--url', help='the engine\'s endpoint (default: '
+                                    'from [metrics])')
+    _formats(show)
+    show.set_defaults(func=_host_show)
     rearm = host_commands.add_parser(
         'rearm', help='put a recovered host back in service')
     rearm.add_argument('host')
@@ -291,9 +478,10 @@ def _add_commands(subparsers):
                        help='only the journal: leave the host\'s compute '
                             'service in nova as it is')
     rearm.set_defaults(func=_host_rearm)
-    host_commands.add_parser(
-        'held', help='the hosts held over the fence budget'
-    ).set_defaults(func=_host_held)
+    held = host_commands.add_parser(
+        'held', help='the hosts held over the fence budget')
+    _formats(held)
+    held.set_defaults(func=_host_held)
     release = host_commands.add_parser(
         'release', help='fence and recover a host held over the fence '
                         'budget')
@@ -321,33 +509,69 @@ def _add_commands(subparsers):
                        'heartbeat_master_key_file)')
     derive.add_argument('host')
     derive.set_defaults(func=_key_derive)
+    config = subparsers.add_parser('config', help='configuration files')
+    config_commands = config.add_subparsers(dest='action')
+    config_commands.required = True
+    migrate = config_commands.add_parser(
+        'migrate', help='write to NEW (mode 0600, never over an existing '
+                        'file) freezer-dr\'s equivalent of the upstream '
+                        'freezer-dr configuration file OLD')
+    migrate.add_argument('old', metavar='OLD')
+    migrate.add_argument('new', metavar='NEW')
+    migrate.set_defaults(func=_config_migrate)
 
 
 def main(argv=None):
     CONF.register_cli_opt(cfg.SubCommandOpt(
         'command', title='Commands', handler=_add_commands))
+    # Upstream freezer-dr's files, and dashed names, read as ours.
+    upstream.install()
     try:
         CONF(sys.argv[1:] if argv is None else argv, project='freezer-dr',
-             prog='freezer-dr-manage', version=version.version_string())
+             prog='freezer-dr-manage', version=version.version_string(),
+             default_config_files=upstream.default_config_files(
+                 prog='freezer-dr-manage'))
+        if CONF.command.func is _config_migrate:
+            # (it reads no option: the default files may be OLD itself)
+            return _config_migrate()
         cmd.check_private_files(CONF)
+        upstream.check(CONF)
         strict.check_names(CONF)
         strict.check_values(CONF)
+        for note in upstream.notes(CONF):
+            sys.stderr.write('freezer-dr-manage: warning: %s\n' % note)
         if not CONF.database.connection and \
                 CONF.command.func not in _NO_JOURNAL:
             raise cfg.RequiredOptError('connection', CONF.database)
     except (cfg.Error, ValueError) as exc:
         sys.stderr.write('freezer-dr-manage: bad configuration: %s\n' % exc)
-        return 2
+        return EXIT_CONFIG
     try:
         return CONF.command.func()
     except schema.MissingDriver as exc:
         sys.stderr.write('freezer-dr-manage: %s\n' % exc)
-        return 2
+        return EXIT_CONFIG
+    except LookupError as exc:
+        sys.stderr.write('freezer-dr-manage: %s\n' % exc.args[0])
+        return EXIT_NOT_FOUND
+    except EngineUnreachable as exc:
+        sys.stderr.write('freezer-dr-manage: %s\n' % exc)
+        return EXIT_UNREACHABLE
     except Exception as exc:
+        if _is_database_error(exc):
+            sys.stderr.write('freezer-dr-manage: cannot use the journal '
+                             '(%s): %s\n' % (schema.safe_url(
+                                 CONF.database.connection),
+                                 str(exc).splitlines()[0]))
+            return EXIT_UNREACHABLE
         sys.stderr.write('freezer-dr-manage: %s: %s\n'
                          % (type(exc).__name__, exc))
-        return 1
+        return EXIT_FAILED
 
+
+def _is_database_error(exc):
+    return type(exc).__module__.startswith(('sqlalchemy', 'psycopg',
+                                            'pymysql', 'sqlite3'))
 
 if __name__ == '__main__':
     sys.exit(main())

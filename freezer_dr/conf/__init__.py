@@ -31,6 +31,7 @@ from freezer_dr.conf import keystone_contacts
 from freezer_dr.conf import libvirt_domain
 from freezer_dr.conf import liveness
 from freezer_dr.conf import mail
+from freezer_dr.conf import metrics
 from freezer_dr.conf import nova
 from freezer_dr.conf import recovery
 from freezer_dr.conf import redfish
@@ -41,7 +42,7 @@ from freezer_dr.conf import webhook
 CONF = cfg.CONF
 
 for _module in (agent, bus, coordination, database, engine, liveness,
-                recovery, storm_guard):
+                metrics, recovery, storm_guard):
     _module.register_opts(CONF)
 # The notifiers' option groups.
 for _module in (bus_notifications, keystone_contacts, mail, webhook):

@@ -24,6 +24,7 @@ from freezer_dr.conf import keystone_contacts
 from freezer_dr.conf import libvirt_domain
 from freezer_dr.conf import liveness
 from freezer_dr.conf import mail
+from freezer_dr.conf import metrics
 from freezer_dr.conf import nova
 from freezer_dr.conf import recovery
 from freezer_dr.conf import redfish
@@ -32,7 +33,7 @@ from freezer_dr.conf import storm_guard
 from freezer_dr.conf import webhook
 
 _MODULES = (agent, bus, coordination, database, engine, liveness,
-            recovery, storm_guard)
+            metrics, recovery, storm_guard)
 # The notifiers' option groups.
 _MODULES += (bus_notifications, keystone_contacts, mail, webhook)
 # The fencers' option groups.

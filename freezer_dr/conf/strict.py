@@ -25,8 +25,10 @@ list_opts`, drivers' groups included), oslo.log's and oslo.messaging's
 (the sections an OpenStack operator expects beside them), keystoneauth1's
 session and auth options in the groups that authenticate (with the options
 of the configured ``auth_type``), and the deprecated names of all of these.
-A name is read as oslo.config reads it: ``credentials-file`` is not
-``credentials_file`` (the nearest name is suggested).
+Names are checked after :mod:`freezer_dr.conf.upstream` translated the
+files (dashed names such as ``credentials-file``, and an upstream
+freezer-dr configuration): a name that is still unknown gets the nearest
+valid one suggested.
 """
 
 import difflib
@@ -167,6 +169,8 @@ def check_values(conf, groups=None):
                     getattr(conf, name)
                 else:
                     conf[group][name]
+            except cfg.RequiredOptError:
+                continue        # (a value missing: its user says so)
             except (cfg.ConfigFileValueError, ValueError) as exc:
                 reason = str(exc)
                 if ' is not valid: ' in reason:

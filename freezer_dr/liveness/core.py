@@ -256,6 +256,30 @@ class LivenessCore:
     def host_count(self):
         return len(self._hosts)
 
+    def report(self, now):
+        """What an operator sees of each host at ``now``: ``[{host, state,
+        last_heard_age (seconds since its last heartbeat, None if never
+        heard), phi (the failure detector's suspicion, None for the fixed
+        timeout or a host never heard), incarnation (its boot id, or the
+        one it was declared dead with), maintenance_by, nova_state}]``,
+        sorted by host."""
+        phi = getattr(self._detector, 'phi', None)
+        found = []
+        for name in sorted(self._hosts):
+            h = self._hosts[name]
+            age = None if h.last_heard is None else max(now - h.last_heard,
+                                                        0.0)
+            suspicion = None
+            if phi is not None and age is not None and \
+                    h.history is not None:
+                suspicion = phi(h.history, age)
+            found.append({'host': name, 'state': h.state,
+                          'last_heard_age': age, 'phi': suspicion,
+                          'incarnation': h.declared or h.boot_id,
+                          'maintenance_by': h.maintenance_by,
+                          'nova_state': h.nova_state})
+        return found
+
     # --- helpers -------------------------------------------------------------
 
     def _max_jump(self, elapsed):

@@ -36,6 +36,8 @@ class Alerts:
 
     def __init__(self, notifiers, clock=time.time):
         self._notifiers = dict(notifiers)
+        #: A freezer_dr.metrics.Metrics counting the alerts, or None.
+        self.metrics = None
         self._clock = clock
         self._sender = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix='alerts')
@@ -47,6 +49,8 @@ class Alerts:
         """Log the alert and queue it for the notifiers; return it."""
         alert = base.Alert(kind, subject, text, host, self._clock())
         self.raised.append(alert)
+        if self.metrics is not None:
+            self.metrics.alert(kind)
         LOG.error('ALERT %s%s: %s. %s', kind, ' (host %s)' % host if host
                   else '', subject, text)
         try:

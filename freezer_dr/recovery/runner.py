@@ -121,6 +121,11 @@ class RecoveryRunner:
         self._finished_pending = {}
         # Poller thread only.
         self._loaded = False
+        #: Whether the last poll of the journal succeeded (None before the
+        #: first): the engine's health.
+        self.journal_ok = None
+        #: A freezer_dr.metrics.Metrics, or None.
+        self.metrics = None
         self._rearm_mark = None
         self._finished_mark = 0.0
         self._stop = threading.Event()
@@ -151,7 +156,7 @@ class RecoveryRunner:
                 LOG.warning('%d recoveries still under way after %.0f s: '
                             'the next leader resumes them from the '
                             'journal', len(running), wait)
-        self.alerts.stop(wait=min(wait, 5.0))
+        self.alerts.stop(wait=min(wait, 1.0))
 
     # --- decisions (engine thread) ---
 
@@ -216,15 +221,28 @@ class RecoveryRunner:
         self._running[host] = incarnation
         LOG.warning('Recovery of %s (incarnation %s) starts: %s', host,
                     incarnation, reason)
-        future = self._pool.submit(self._work, host, incarnation, reason)
+        future = self._pool.submit(self._work, host, incarnation, reason,
+                                   time.monotonic())
         self._futures.add(future)
         future.add_done_callback(self._futures.discard)
 
     # --- workers ---
 
-    def _work(self, host, incarnation, reason):
+    def _work(self, host, incarnation, reason, decided_at=None):
         post = self._post
         began = time.monotonic()
+        metrics = self.metrics
+        if metrics is not None:
+            timing = metrics.recovery_timing(decided_at or began)
+
+            def progress(step, status):
+                timing.progress(step, status)
+                post(functools.partial(self._on_progress, host, step,
+                                       status))
+        else:
+            def progress(step, status):
+                post(functools.partial(self._on_progress, host, step,
+                                       status))
         leadership = self._leadership
         try:
             epoch = None if leadership is None else leadership.token(host)
@@ -233,13 +251,16 @@ class RecoveryRunner:
                                           '%s' % host)
             outcome = self._flow.run(
                 host, incarnation, reason,
-                progress=lambda step, status: post(functools.partial(
-                    self._on_progress, host, step, status)),
+                progress=progress,
                 epoch=epoch,
                 guard=None if leadership is None else leadership.check,
                 heard=self._heard,
                 alarm=lambda kind, subject, text: self.alerts.raise_alert(
                     kind, subject, text, host=host))
+            if metrics is not None:
+                metrics.recovery_ended('held' if outcome.held else
+                                       'recovered' if outcome.recovered
+                                       else 'failed')
             if outcome.held:
                 self._alert_held(host, outcome)
                 post(functools.partial(self._on_held, outcome))
@@ -249,12 +270,16 @@ class RecoveryRunner:
                 rearmed = self._journal.rearm(outcome.recovery_id,
                                               AUTO_REARM)
         except journal_api.Deposed as exc:
+            if metrics is not None:
+                metrics.recovery_ended('deposed')
             LOG.error('Recovery of %s (incarnation %s) stopped after %.1f s: '
                       '%s; the leader resumes it from the journal', host,
                       incarnation, time.monotonic() - began, exc)
             post(functools.partial(self._on_deposed, host))
             return
         except Exception as exc:
+            if metrics is not None:
+                metrics.recovery_ended('interrupted')
             LOG.error('Recovery of %s (incarnation %s) could not go on after '
                       '%.1f s: %s: %s', host, incarnation,
                       time.monotonic() - began, type(exc).__name__, exc,
@@ -467,10 +492,12 @@ class RecoveryRunner:
             finished = journal.finished_since(self._finished_mark)
             rearmed = journal.rearmed_since(self._rearm_mark)
         except Exception as exc:
+            self.journal_ok = False
             LOG.error('Cannot read the journal: %s: %s (trying again in '
                       '%.1f s)', type(exc).__name__, exc,
                       self._poll_interval)
             return
+        self.journal_ok = True
         if rearmed:
             self._rearm_mark = rearmed[-1].rearmed_at
         if finished:

@@ -82,6 +82,9 @@ class Cloud:
             # (engine__dry_run='false' and a journal).
             'engine': {'decisions_file': self.decisions,
                        'stats_interval': 1, 'dry_run': 'true'},
+            # (Several engines run side by side: the one that needs its
+            # metrics endpoint gives it a port of its own.)
+            'metrics': {'port': '0'},
             'agent': {'checks': 'disk', 'disk_path': str(tmp_path),
                       'state_file': str(tmp_path / 'agent-state.json')},
         }

@@ -44,6 +44,7 @@ class Engine:
             'engine': {'decisions_file': self.decisions,
                        'stats_interval': 5},
             'database': {'connection': url},
+            'metrics': {'port': 0},
             'recovery': {'fencer': 'ipmi', 'evacuator': 'nova',
                          'notifiers': 'log',
                          'journal_poll_interval': 0.3,

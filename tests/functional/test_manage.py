@@ -1,11 +1,13 @@
 """freezer-dr-manage host rearm, recovery retry and recovery show: the
 real command against a real journal (sqlite, PostgreSQL, MariaDB)."""
 
+import json
 import subprocess
 
 from freezer_dr.journal import api
 from freezer_dr.journal import schema
 from tests.helpers import command
+from tests.peers.notifiers import free_port
 
 
 def _manage(conf, *args):
@@ -39,8 +41,34 @@ def test_rearm_retry_and_show(tmp_path, db_url):
         assert len(fence) == 1 and 'BMC silent' in fence[0]
         assert 'Z' in fence[0]          # when it started, UTC
         missing = _manage(conf, 'recovery', 'show', '9999')
-        assert missing.returncode == 1
-        assert 'no recovery 9999' in missing.stderr
+        assert missing.returncode == 3          # not found
+        assert missing.stderr == \
+            'freezer-dr-manage: no recovery 9999 in the journal\n'
+        as_json = json.loads(_manage(conf, 'recovery', 'show', str(rec.id),
+                                     '-f', 'json').stdout)
+        assert (as_json['id'], as_json['host'], as_json['status']) == (
+            rec.id, 'c-1', 'failed')
+        assert [(s['name'], s['status']) for s in as_json['steps']] == [
+            ('fence', 'failed')]
+        assert as_json['steps'][0]['seconds'] >= 0
+        # The host's recoveries, with the engine's endpoint unreachable.
+        closed = 'http://127.0.0.1:%d' % free_port()
+        host = _manage(conf, 'host', 'show', 'c-1', '--url', closed,
+                       '-f', 'json')
+        assert host.returncode == 0, host.stderr
+        host = json.loads(host.stdout)
+        assert host['live'] is None
+        assert host['live_unknown'].startswith('cannot ask the engine')
+        assert [r['id'] for r in host['recoveries']] == [rec.id]
+        listed = _manage(conf, 'host', 'list', '--url', closed)
+        assert listed.returncode == 4           # the engine unreachable
+        assert listed.stderr.startswith('freezer-dr-manage: cannot ask '
+                                        'the engine at %s/v1/hosts' % closed)
+        assert _manage(conf, 'host', 'show', 'nobody', '--url',
+                       closed).returncode == 3
+        version = json.loads(_manage(conf, 'db', 'version', '-f',
+                                     'json').stdout)
+        assert version['revision'] == version['head'] == schema.head()
 
         retried = _manage(conf, 'recovery', 'retry', 'c-1')
         assert retried.returncode == 0, retried.stderr
@@ -69,7 +97,7 @@ def test_rearm_retry_and_show(tmp_path, db_url):
                                      str(rec.id)).stdout
         assert _manage(conf, 'recovery', 'retry', 'c-1').returncode == 1
         nobody = _manage(conf, 'host', 'rearm', 'nobody')
-        assert nobody.returncode == 1
+        assert nobody.returncode == 3
         assert 'no recovery of nobody' in nobody.stderr
     finally:
         db.dispose()

@@ -51,7 +51,7 @@ def test_manage_without_a_command_shows_usage_and_exits_2():
     result = subprocess.run([_script('freezer-dr-manage')],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert '{db,recovery,host,heartbeat-key}' in result.stderr
+    assert '{db,recovery,host,heartbeat-key,config}' in result.stderr
 
 
 def test_a_configuration_readable_by_others_is_refused(tmp_path):

@@ -57,8 +57,8 @@ def test_what_the_libraries_read_is_accepted(tmp_path):
     (GOOD + '[liveness]\nheartbeat_interval = abc\n',
      "bad value for [liveness] heartbeat_interval: could not convert "
      "string to float: 'abc'"),
-    (GOOD.replace('credentials_file', 'credentials-file'),
-     'unknown option [fencer] credentials-file in %s (did you mean '
+    (GOOD.replace('credentials_file', 'credentials-fil'),
+     'unknown option [fencer] credentials-fil in %s (did you mean '
      'credentials_file?)'),
     (GOOD.replace('username', 'usrname'),
      'unknown option [nova] usrname in %s (did you mean username?)'),
