@@ -29,6 +29,7 @@ run on the engine thread, given the engine, before the events of the same
 pass.
 """
 
+import concurrent.futures
 import heapq
 import itertools
 import json
@@ -55,13 +56,44 @@ MAX_BATCHES_PER_PASS = 200
 
 
 class DryRunRunner:
-    """Carries out nothing: logs every decision, clearly marked."""
+    """Carries out nothing: logs every decision, clearly marked. Given a
+    ``journal``, notes each host declared dead there (``declarations``),
+    from a thread of its own: the one-shot command's ``heartbeat`` monitor
+    recovers them (detection here, recovery by ``freezer-dr``)."""
+
+    def __init__(self, journal=None, name='engine'):
+        self._journal = journal
+        self._name = name
+        self._writer = None
+        #: Whether the last declaration reached the journal (None: none
+        #: written, or no journal).
+        self.journal_ok = None
+        if journal is not None:
+            self._writer = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix='declarations')
 
     def start(self):
-        LOG.warning('[engine] dry_run: nobody will be recovered')
+        LOG.warning('[engine] dry_run: nobody will be recovered%s',
+                    ' (the hosts declared dead are written to the journal '
+                    'for freezer-dr\'s heartbeat monitor)' if self._journal
+                    else '')
 
     def stop(self, wait=0.0):
-        pass
+        if self._writer is not None:
+            self._writer.shutdown(wait=False)
+
+    def _declare(self, host, incarnation, reason):
+        try:
+            self._journal.declare(host, incarnation, reason, self._name)
+        except Exception as exc:
+            self.journal_ok = False
+            LOG.error('Host %s declared dead was NOT written to the '
+                      'journal: %s: %s', host, type(exc).__name__,
+                      str(exc).splitlines()[0] if str(exc) else '')
+            return
+        self.journal_ok = True
+        LOG.info('Host %s (incarnation %s) written to the journal\'s '
+                 'declarations', host, incarnation)
 
     def carry_out(self, action):
         host = action.host or '-'
@@ -69,6 +101,11 @@ class DryRunRunner:
             LOG.warning('DRY RUN: host %s declared dead (%s). [engine] '
                         'dry_run is set: it is not fenced, isolated, '
                         'evacuated nor notified.', host, action.reason)
+            if self._writer is not None:
+                details = dict(action.details)
+                self._writer.submit(self._declare, action.host,
+                                    details.get('boot_id') or 'unknown',
+                                    action.reason)
         elif action.kind == act.ALERT_STORM:
             LOG.error('DRY RUN: storm guard: %s. Automatic recovery would '
                       'stop.', action.reason)

@@ -139,7 +139,11 @@ def make_runner(conf, mailbox):
     :raises ValueError: no coordination backend for this journal.
     """
     if conf.engine.dry_run:
-        return engine_module.DryRunRunner(), None
+        # (With a journal, a detect-only engine writes the hosts it
+        # declares dead there, for the one-shot's heartbeat monitor.)
+        journal = open_journal(conf) if conf.database.connection else None
+        return engine_module.DryRunRunner(
+            journal, coordination.member_from_conf(conf)), None
     journal = open_journal(conf)
     rc = conf.recovery
     flow = factory.build_workflow(conf, journal)

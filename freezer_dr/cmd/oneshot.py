@@ -12,15 +12,17 @@
 
 """``freezer-dr``: the one-shot flow (cron or by hand).
 
-Asks the monitor driver (``[recovery] monitor``: ``nova``, ``static`` or
-``none``) for the failed hosts and runs, for each, the engine's recovery
-workflow with the same journal: fence → isolate → evacuate → notify. Prints
-one line per host; prints ``No failed nodes`` and exits 0 when there is
-none; exits 1 when a recovery failed (or the monitor could not be asked), 2
-on a bad configuration. ``--dry-run`` prints the failed hosts and acts on
-none.
+Asks the monitor driver (``[recovery] monitor``: ``nova``, ``heartbeat``,
+``static`` or ``none``) for the failed hosts and runs, for each, the
+engine's recovery workflow with the same journal: fence → isolate →
+evacuate → notify. Prints one line per host; prints ``No failed nodes``
+and exits 0 when there is none; exits 1 when a recovery failed (or the
+monitor could not be asked), 2 on a bad configuration. ``--dry-run``
+prints the failed hosts and acts on none.
 
-Without boot ids, a host's incarnation is ``monitor``: the journal recovers
+The ``heartbeat`` monitor gives each host the boot id a detect-only engine
+declared it dead with: each death is recovered once. Without boot ids, a
+host's incarnation is ``monitor``: the journal recovers
 a host once until an operator re-arms it (``freezer-dr-manage host
 rearm``), so running the command again does not fence it again, and a
 failed recovery is run again only after ``freezer-dr-manage recovery
@@ -148,7 +150,8 @@ def main(argv=None):
             sys.stderr.write(refusal)
             return 1
         try:
-            outcome = flow.run(host, INCARNATION, 'reported failed by the '
+            outcome = flow.run(host, monitor.incarnation(host) or
+                               INCARNATION, 'reported failed by the '
                                'monitor %s' % CONF.recovery.monitor)
         except Exception as exc:
             LOG.exception('Recovery of %s interrupted', host)

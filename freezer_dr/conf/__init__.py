@@ -26,6 +26,7 @@ from freezer_dr.conf import coordination
 from freezer_dr.conf import database
 from freezer_dr.conf import engine
 from freezer_dr.conf import fencer
+from freezer_dr.conf import heartbeat_monitor
 from freezer_dr.conf import ipmi
 from freezer_dr.conf import keystone_contacts
 from freezer_dr.conf import libvirt_domain
@@ -54,3 +55,4 @@ for _module in (fencer, ipmi, libvirt_domain, redfish):
 nova.register_opts(CONF)
 # The one-shot's static monitor.
 static_monitor.register_opts(CONF)
+heartbeat_monitor.register_opts(CONF)

@@ -19,6 +19,7 @@ from freezer_dr.conf import coordination
 from freezer_dr.conf import database
 from freezer_dr.conf import engine
 from freezer_dr.conf import fencer
+from freezer_dr.conf import heartbeat_monitor
 from freezer_dr.conf import ipmi
 from freezer_dr.conf import keystone_contacts
 from freezer_dr.conf import libvirt_domain
@@ -41,7 +42,7 @@ _MODULES += (fencer, ipmi, libvirt_domain, redfish)
 # The nova evacuator's option groups.
 _MODULES += (nova,)
 # The one-shot's static monitor.
-_MODULES += (static_monitor,)
+_MODULES += (heartbeat_monitor, static_monitor)
 
 
 def list_opts():

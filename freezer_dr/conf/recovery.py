@@ -136,8 +136,10 @@ opts = [
                     'the one-shot freezer-dr command asks for the failed '
                     'hosts: nova (the nova-compute services nova reports '
                     'down or forced down; [nova] says how to reach it), '
-                    'static (the hosts of [static_monitor] hosts, for '
-                    'drills), none (no failure).'),
+                    'heartbeat (the hosts a detect-only freezer-dr-engine '
+                    'declared dead, from the journal), static (the hosts '
+                    'of [static_monitor] hosts, for drills), none (no '
+                    'failure).'),
 ]
 
 

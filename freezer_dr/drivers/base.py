@@ -286,3 +286,9 @@ class Monitor(Driver):
     @abc.abstractmethod
     def failed_hosts(self):
         """Names of the hosts that are down now."""
+
+    def incarnation(self, host):
+        """The incarnation (boot) of ``host`` that failed, as of the last
+        :meth:`failed_hosts`; None when the monitor cannot tell (the
+        journal then recovers the host once until it is re-armed)."""
+        return None

@@ -118,6 +118,29 @@ class Journal:
         self._leadership = models.Leadership.__table__
         self._owners = models.Owner.__table__
         self._terms = models.OwnershipTerm.__table__
+        self._declarations = models.Declaration.__table__
+
+    # --- declarations (a detect-only engine) -----------------------------
+
+    def declare(self, host, incarnation, reason, engine):
+        """Note that ``engine`` (a detect-only one) declared ``host`` dead
+        with ``incarnation``."""
+        with self._engine.begin() as conn:
+            conn.execute(self._declarations.insert().values(
+                host=host, incarnation=str(incarnation)[:64],
+                reason=reason, engine=engine, declared_at=self._clock()))
+
+    def declarations(self, since):
+        """``[(host, incarnation, declared_at, engine, reason)]`` declared
+        at or after ``since`` (epoch seconds), oldest first."""
+        table = self._declarations
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(
+                table.c.host, table.c.incarnation, table.c.declared_at,
+                table.c.engine, table.c.reason).where(
+                    table.c.declared_at >= since).order_by(
+                        table.c.id)).all()
+        return [tuple(row) for row in rows]
 
     # --- leadership ----------------------------------------------------
 

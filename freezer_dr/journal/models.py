@@ -118,3 +118,17 @@ class OwnershipTerm(Base):
     epoch = sa.Column(sa.Integer, nullable=False)
     holder = sa.Column(sa.String(255), nullable=False)
     began_at = sa.Column(sa.Double, nullable=False)
+
+
+class Declaration(Base):
+    """A host a detect-only engine ([engine] dry_run) declared dead, for
+    the one-shot command's ``heartbeat`` monitor."""
+
+    __tablename__ = 'declarations'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    incarnation = sa.Column(sa.String(64), nullable=False)
+    reason = sa.Column(sa.Text, nullable=False)
+    engine = sa.Column(sa.String(255), nullable=False)
+    declared_at = sa.Column(sa.Double, nullable=False, index=True)

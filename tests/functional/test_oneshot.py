@@ -105,3 +105,40 @@ def test_oneshot_refuses_to_act_beside_an_engine(
             == ['c-9']
     finally:
         d.close()
+
+
+def test_the_heartbeat_monitor_recovers_what_a_detect_only_engine_declared(
+        make_cloud, processes, plugin_dir, tmp_path):
+    """A detect-only engine ([engine] dry_run, with a journal) watches the
+    heartbeats and writes the host it declares dead to the journal; the
+    one-shot's heartbeat monitor recovers it, once per death (its boot)."""
+    journal = 'sqlite:///%s' % (tmp_path / 'journal.sqlite')
+    cloud = make_cloud(database__connection=journal)
+    engine = deployment.start_engine(processes, cloud)
+    agent = deployment.start_agent(processes, cloud, 'hb-1')
+    wait_for(lambda: 'hb-1' in cloud.hosts_up(), 60, message='the agent')
+    agent.stop(signal.SIGKILL)
+    dead = wait_for(lambda: cloud.of('declare_dead', 'hb-1'), 60,
+                    message='hb-1 declared dead')
+    wait_for(lambda: "written to the journal's declarations" in
+             engine.log(), 30, message='the declaration written\n'
+             + engine.log()[-2000:])
+    conf = tmp_path / 'oneshot.conf'
+    conf.write_text(
+        '[database]\nconnection = %s\n'
+        '[recovery]\nmonitor = heartbeat\nfencer = %sSwitchFencer\n'
+        'evacuator = %sCountingEvacuator\nnotifiers = %sCountingNotifier\n'
+        'isolator = %sCountingIsolator\n'
+        % (journal, PLUGINS, PLUGINS, PLUGINS, PLUGINS))
+    first = _run(conf, 'freezer-dr')
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.splitlines() == [
+        'Failed nodes: hb-1',
+        'hb-1: recovered (fence done, isolate done, evacuate done, '
+        'notify done)']
+    again = _run(conf, 'freezer-dr')
+    assert again.returncode == 0, again.stderr
+    assert 'hb-1: already recovered (journal)' in again.stdout
+    assert len(plugins.records(plugin_dir, 'fenced')) == 1
+    shown = _run(conf, 'freezer-dr-manage', 'recovery', 'list')
+    assert dead[0]['boot_id'] in shown.stdout

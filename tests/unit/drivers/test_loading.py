@@ -47,7 +47,7 @@ def test_a_broken_driver_is_refused_with_the_reason(tmp_path):
     (drivers.ISOLATORS, ['noop', 'nova']),
     (drivers.EVACUATORS, ['noop', 'nova']),
     (drivers.NOTIFIERS, ['bus', 'email', 'log', 'webhook']),
-    (drivers.MONITORS, ['none', 'nova', 'static']),
+    (drivers.MONITORS, ['heartbeat', 'none', 'nova', 'static']),
 ])
 def test_entry_point_names_stay_what_configurations_use(namespace, names):
     assert drivers.available(namespace) == names
