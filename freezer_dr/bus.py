@@ -40,16 +40,27 @@ writes them to a file). What happens on failure is decided here, once:
   (oslo.messaging's requeue would loop on it at ~1,800 deliveries/s);
 * nova's notifications are acknowledged after the sink took them; the
   sink never raises into oslo.messaging (allow_requeue stays False);
-* a lost connection is retried with backoff, forever, until stopped.
+* a lost connection is retried with backoff, forever, until stopped; a
+  broker that cannot be reached is an ERROR at the first failure, then at
+  most one a minute while it lasts (:class:`Outage`), and an INFO when it
+  is reached again.
+
+Both reach the broker as oslo.messaging's notification transport does:
+``[oslo_messaging_notifications] transport_url`` (else ``[DEFAULT]
+transport_url``), with TLS from ``[oslo_messaging_rabbit] ssl`` and its
+``ssl_*`` options (:func:`kombu_url`).
 """
 
 import itertools
 import json
 import logging
+import os
 import socket
+import ssl as ssl_module
 import threading
 import time
 import typing
+from urllib import parse as urlparse
 import uuid
 
 import kombu
@@ -139,7 +150,7 @@ def encode_notification(publisher_id, event_type, payload, priority='INFO'):
                        'oslo.message': json.dumps(message)})
 
 
-def publish_confirmed(url, exchange, topic, body, timeout=10.0):
+def publish_confirmed(url, exchange, topic, body, timeout=10.0, ssl=None):
     """Publish one notification body and wait for the broker to confirm it.
 
     oslo.messaging's Notifier logs and swallows every delivery error, which
@@ -147,10 +158,14 @@ def publish_confirmed(url, exchange, topic, body, timeout=10.0):
     on (maintenance): this raises when the broker did not take the message.
     The exchange is not declared: publishing to one that no engine or
     agent has declared fails too.
+
+    :param url: kombu URL; a :class:`BusURL` (from :func:`kombu_url`)
+        brings its TLS settings.
+    :param ssl: kombu's ``ssl`` argument (None: the URL's).
     """
     with kombu.Connection(url, connect_timeout=min(timeout, 5.0),
-                          transport_options={'confirm_publish': True}
-                          ) as conn:
+                          transport_options={'confirm_publish': True},
+                          **connection_options(url, ssl)) as conn:
         conn.ensure_connection(max_retries=3, interval_start=0.5,
                                interval_step=1.0, timeout=timeout)
         producer = kombu.Producer(conn.channel(), serializer=None,
@@ -164,23 +179,229 @@ def publish_confirmed(url, exchange, topic, body, timeout=10.0):
                          timeout=timeout)
 
 
+class BusURL(str):
+    """A kombu URL (what :func:`kombu_url` always returned, a ``str``) that
+    also carries how to connect: ``ssl``, kombu's ``ssl`` argument (False,
+    True or a dict of plain values: it is pickled to the heartbeat worker
+    processes), ``login_method`` and ``where``, the brokers as
+    ``host:port`` for log lines (never a password)."""
+
+    def __new__(cls, url, ssl=False, login_method=None, where=''):
+        self = super().__new__(cls, url)
+        self.ssl = ssl
+        self.login_method = login_method
+        self.where = where
+        return self
+
+    def __reduce__(self):
+        return (BusURL, (str(self), self.ssl, self.login_method,
+                         self.where))
+
+
+def connection_options(url, ssl=None, login_method=None):
+    """kombu.Connection's keyword arguments for ``url`` (a
+    :class:`BusURL` or a plain kombu URL), ``ssl`` and ``login_method``
+    overriding the URL's when given."""
+    options = {}
+    ssl = getattr(url, 'ssl', False) if ssl is None else ssl
+    if ssl:
+        options['ssl'] = ssl
+    login_method = login_method or getattr(url, 'login_method', None)
+    if login_method:
+        options['login_method'] = login_method
+    return options
+
+
+#: oslo.messaging's ``[oslo_messaging_rabbit] ssl_version`` values.
+_SSL_VERSIONS = {name: getattr(ssl_module, constant) for name, constant in (
+    ('tlsv1', 'PROTOCOL_TLSv1'), ('sslv23', 'PROTOCOL_SSLv23'),
+    ('sslv2', 'PROTOCOL_SSLv2'), ('sslv3', 'PROTOCOL_SSLv3'),
+    ('tlsv1_1', 'PROTOCOL_TLSv1_1'), ('tlsv1_2', 'PROTOCOL_TLSv1_2'))
+    if hasattr(ssl_module, constant)}
+
+
+def _register_messaging_opts(conf):
+    """Make sure ``conf`` has oslo.messaging's options (they are registered
+    when a transport is made; a caller may not have made one yet)."""
+    from oslo_config import cfg
+    from oslo_messaging import opts as messaging_opts
+    for group, options in messaging_opts.list_opts():
+        if group not in (None, 'DEFAULT', 'oslo_messaging_notifications',
+                         'oslo_messaging_rabbit'):
+            continue
+        for opt in options:
+            try:
+                conf.register_opt(opt, group=None if group == 'DEFAULT'
+                                  else group)
+            except cfg.DuplicateOptError:
+                pass
+
+
+def notification_transport_url(conf):
+    """The transport URL of oslo.messaging's notification transport:
+    ``[oslo_messaging_notifications] transport_url``, else ``[DEFAULT]
+    transport_url``."""
+    _register_messaging_opts(conf)
+    return conf.oslo_messaging_notifications.transport_url or \
+        conf.transport_url
+
+
+def kombu_ssl(conf):
+    """kombu's ``ssl`` argument from ``[oslo_messaging_rabbit]``, exactly
+    as oslo.messaging's rabbit driver makes it: False without ``ssl``;
+    with it, ``ssl_version``, ``ssl_key_file``, ``ssl_cert_file`` and
+    ``ssl_ca_file`` (which makes the broker's certificate required;
+    :func:`kombu_url` adds the host name it is checked against when the
+    URL names one broker), or True (the system's CAs). Plain values only
+    (ints for the ssl module's constants): it is pickled to the heartbeat
+    worker processes.
+
+    :raises ValueError: an unknown ``ssl_version``, or a file that cannot
+        be read (named with its option).
+    """
+    _register_messaging_opts(conf)
+    rabbit = conf.oslo_messaging_rabbit
+    if not rabbit.ssl:
+        return False
+    params = {}
+    if rabbit.ssl_version:
+        try:
+            params['ssl_version'] = int(
+                _SSL_VERSIONS[rabbit.ssl_version.lower()])
+        except KeyError:
+            raise ValueError(
+                '[oslo_messaging_rabbit] ssl_version: %r is not one of %s'
+                % (rabbit.ssl_version, ', '.join(sorted(_SSL_VERSIONS))))
+    for option, key in (('ssl_key_file', 'keyfile'),
+                        ('ssl_cert_file', 'certfile'),
+                        ('ssl_ca_file', 'ca_certs')):
+        path = getattr(rabbit, option)
+        if not path:
+            continue
+        if not os.access(path, os.R_OK):
+            raise ValueError('[oslo_messaging_rabbit] %s: cannot read %s'
+                             % (option, path))
+        params[key] = path
+    if 'ca_certs' in params:
+        params['cert_reqs'] = int(ssl_module.CERT_REQUIRED)
+    return params or True
+
+
 def kombu_url(conf, url=None):
-    """The kombu URL (failover list) of oslo.messaging's transport_url."""
+    """The kombu URL (failover list) of the bus, as oslo.messaging's
+    notification transport reaches it, returned as a :class:`BusURL` (a
+    ``str``) that carries its TLS settings (:func:`kombu_ssl`) and
+    ``[oslo_messaging_rabbit] rabbit_login_method``.
+
+    :param url: a transport URL; None: the notification transport's
+        (:func:`notification_transport_url`).
+    :raises ValueError: see :func:`kombu_ssl`.
+    """
+    if url is None:
+        url = notification_transport_url(conf)
+    else:
+        _register_messaging_opts(conf)
     parsed = oslo_messaging.TransportURL.parse(conf, url)
+    login_method = conf.oslo_messaging_rabbit.rabbit_login_method
     if not parsed.hosts:
-        return 'amqp://guest:guest@localhost:5672//'
+        return BusURL('amqp://guest:guest@localhost:5672//',
+                      kombu_ssl(conf), login_method, 'localhost:5672')
     vhost = parsed.virtual_host or '/'
-    urls = []
+    urls, where = [], []
     for host in parsed.hosts:
         auth = ''
         if host.username:
-            auth = host.username
+            auth = urlparse.quote(host.username, safe='')
             if host.password:
-                auth += ':' + host.password
+                auth += ':' + urlparse.quote(host.password, safe='')
             auth += '@'
-        urls.append('amqp://%s%s:%s/%s' % (auth, host.hostname,
-                                           host.port or 5672, vhost))
-    return ';'.join(urls)
+        hostname = host.hostname or 'localhost'
+        if ':' in hostname:                 # IPv6
+            hostname = '[%s]' % hostname
+        port = host.port or 5672
+        urls.append('amqp://%s%s:%s/%s' % (auth, hostname, port, vhost))
+        where.append('%s:%s' % (hostname, port))
+    # (As oslo.messaging: the broker's name is checked against its
+    # certificate when the URL names one broker.)
+    params = kombu_ssl(conf)
+    if isinstance(params, dict) and 'ca_certs' in params and \
+            len(parsed.hosts) == 1:
+        params['server_hostname'] = parsed.hosts[0].hostname
+    return BusURL(';'.join(urls), params, login_method, ', '.join(where))
+
+
+def broker_address(url):
+    """``host:port`` of the broker(s) of a kombu URL, for a log line."""
+    where = getattr(url, 'where', None)
+    if where:
+        return where
+    found = []
+    for part in str(url).split(';'):
+        split = urlparse.urlsplit(part)
+        found.append('%s:%s' % (split.hostname, split.port or 5672))
+    return ', '.join(found)
+
+
+def without_secrets(text, url):
+    """``text`` with the passwords of ``url`` (a kombu URL) masked."""
+    text = str(text)
+    for part in str(url).split(';'):
+        password = urlparse.urlsplit(part).password
+        if password:
+            for form in {password, urlparse.unquote(password)}:
+                text = text.replace(form, '****')
+    return text
+
+
+def reason(exc, url=None):
+    """An exception, as a short reason for a log line (no password)."""
+    text = str(exc) or type(exc).__name__
+    if type(exc).__name__ not in text and not text.startswith('['):
+        text = '%s: %s' % (type(exc).__name__, text)
+    return without_secrets(text, url) if url is not None else text
+
+
+#: Seconds between two log lines about a broker that still cannot be
+#: reached.
+OUTAGE_REPORT_INTERVAL = 60.0
+
+
+class Outage:
+    """Failures to reach the broker, reported without flooding the log:
+    :meth:`failed` says when to report one (the first at once, then at most
+    one every ``every`` seconds while the outage lasts); :meth:`ended`
+    closes it."""
+
+    def __init__(self, every=OUTAGE_REPORT_INTERVAL, clock=time.monotonic):
+        self.every = every
+        self._clock = clock
+        self.attempts = 0
+        self.started = None
+        self._next_report = None
+
+    @property
+    def ongoing(self):
+        return self.started is not None
+
+    def failed(self):
+        """Count one failed attempt; True when it is time to report."""
+        now = self._clock()
+        self.attempts += 1
+        if self.started is None:
+            self.started = now
+        if self._next_report is None or now >= self._next_report:
+            self._next_report = now + self.every
+            return True
+        return False
+
+    def ended(self):
+        """End the outage: ``(failed attempts, seconds)``, or None if
+        there was none."""
+        if self.started is None:
+            return None
+        ended = (self.attempts, self._clock() - self.started)
+        self.attempts, self.started, self._next_report = 0, None, None
+        return ended
 
 
 class Hearing:
@@ -188,17 +409,28 @@ class Hearing:
     canary came back (``since``, a callable returning None until the first
     one). ``change()`` returns None, or the new state (True: hears again,
     False: deaf) the first time it differs from the last one reported.
-    Before the first canary nothing is reported: no host is known yet."""
+    Before the first canary nothing is reported (no host is known yet),
+    unless ``first_within`` is given: no first canary that many seconds
+    after this was made is deafness too (an engine that never reached its
+    broker)."""
 
-    def __init__(self, since, deaf_after):
+    def __init__(self, since, deaf_after, first_within=None,
+                 clock=time.monotonic):
         self._since = since
         self._deaf_after = deaf_after
         self._deaf = False
+        self._clock = clock
+        self._first_by = None if first_within is None \
+            else clock() + first_within
 
     def change(self):
         since = self._since()
         if since is None:
-            return None
+            if self._first_by is None or self._deaf or \
+                    self._clock() < self._first_by:
+                return None
+            self._deaf = True
+            return False
         deaf = since > self._deaf_after
         if deaf == self._deaf:
             return None
@@ -307,6 +539,11 @@ class HeartbeatConsumer(threading.Thread):
     :param queue: name of this consumer's own queue.
     :param sink: called with a list of :class:`RawMessage`.
     :param canary_id: identifies this consumer's canaries.
+    :param ssl: kombu's ``ssl`` argument (None: the URL's, a
+        :class:`BusURL` from :func:`kombu_url` carries it).
+    :param report_outages: False: a broker that cannot be reached is
+        logged at DEBUG only (the heartbeat workers but one: the engine
+        says it once).
     """
 
     PRIORITIES = ('info', 'warn', 'error', 'critical')
@@ -314,9 +551,15 @@ class HeartbeatConsumer(threading.Thread):
     PREFETCH = 1000
 
     def __init__(self, url, exchange, topic, queue, sink, canary_id,
-                 canary_interval=0.25, batch=100, message_ttl=60.0):
+                 canary_interval=0.25, batch=100, message_ttl=60.0,
+                 ssl=None, report_outages=True):
         super().__init__(name='heartbeat-consumer', daemon=True)
         self._url = url
+        self._options = connection_options(url, ssl)
+        self._where = broker_address(url)
+        self._outage_level = logging.ERROR if report_outages \
+            else logging.DEBUG
+        self.outage = Outage()
         self._exchange = kombu.Exchange(exchange, type='topic',
                                         durable=False, auto_delete=False)
         self._topic = topic
@@ -366,28 +609,48 @@ class HeartbeatConsumer(threading.Thread):
 
     def run(self):
         delay = 0.2
+        outage = self.outage
         while not self._stopping.is_set():
+            conn = kombu.Connection(self._url, heartbeat=10,
+                                    connect_timeout=2, **self._options)
+            failure = None
             try:
-                with kombu.Connection(self._url, heartbeat=10,
-                                      connect_timeout=2) as conn:
+                with conn:
                     conn.connect()
+                    ended = outage.ended()
+                    if ended is not None:
+                        LOG.log(logging.INFO if self._outage_level >=
+                                logging.ERROR else logging.DEBUG,
+                                'Heartbeat consumer reaches the broker at '
+                                '%s again, after %.0f s (%d failed '
+                                'attempts)', self._where, ended[1],
+                                ended[0])
                     LOG.info('Heartbeat consumer connected to %s, queue %s',
                              conn.as_uri(), self._queue.name)
                     self.connected = True
                     delay = 0.2
                     self._consume(conn)
             except (OSError, ConnectionError, kombu.exceptions.KombuError,
-                    socket.timeout) as exc:
-                if self.connected:
-                    LOG.warning('Heartbeat consumer lost the bus: %s', exc)
-                else:
-                    LOG.debug('Heartbeat consumer cannot connect: %s', exc)
+                    socket.timeout) + tuple(conn.connection_errors) as exc:
+                # (Logged below, out of the except clause: oslo.log would
+                # add the exception to the line again.)
+                failure = (self.connected, reason(exc, self._url))
             except Exception:
+                failure = None
                 LOG.exception('Heartbeat consumer failed; reconnecting')
             finally:
                 self.connected = False
                 self._batch = []
                 self._last_tag, self._unacked = None, 0
+            if failure is not None:
+                was_connected, why = failure
+                if was_connected:
+                    LOG.warning('Heartbeat consumer lost the bus at %s: %s',
+                                self._where, why)
+                elif outage.failed():
+                    LOG.log(self._outage_level, 'Heartbeat consumer cannot '
+                            'reach the broker at %s: %s (%d attempts)',
+                            self._where, why, outage.attempts)
             if self._stopping.wait(delay):
                 break
             self.counters.reconnects += 1
@@ -517,8 +780,64 @@ class _NovaEndpoint:
         return oslo_messaging.NotificationResult.HANDLED
 
 
+class ReconnectErrors(logging.Filter):
+    """oslo.messaging's rabbit driver logs an ERROR for every failed
+    attempt to reach the broker (``Connection failed: ... (retrying in N
+    seconds)``, ``AMQP server on H:P is unreachable``): this lets one
+    through every ``every`` seconds, the first at once, and keeps the
+    others out of the log (counted in ``suppressed``). Installed on the
+    driver's logger by :class:`NovaListener` (:meth:`install`): the
+    heartbeat consumer already says, once a minute, that the broker cannot
+    be reached."""
+
+    LOGGERS = ('oslo.messaging._drivers.impl_rabbit',
+               'oslo_messaging._drivers.impl_rabbit')
+    MARKS = ('Connection failed', 'is unreachable')
+
+    def __init__(self, every=OUTAGE_REPORT_INTERVAL, clock=time.monotonic):
+        super().__init__()
+        self.every = every
+        self._clock = clock
+        self._next = 0.0
+        self.suppressed = 0
+
+    @classmethod
+    def install(cls):
+        """The process's one filter (made and added the first time)."""
+        for name in cls.LOGGERS:
+            logger = logging.getLogger(name)
+            for f in logger.filters:
+                if isinstance(f, cls):
+                    return f
+        found = cls()
+        for name in cls.LOGGERS:
+            logging.getLogger(name).addFilter(found)
+        return found
+
+    def filter(self, record):
+        if record.levelno < logging.WARNING or not isinstance(
+                record.msg, str) or not any(m in record.msg
+                                            for m in self.MARKS):
+            return True
+        now = self._clock()
+        if now < self._next:
+            self.suppressed += 1
+            return False
+        self._next = now + self.every
+        if self.suppressed:
+            record.msg += ' (%d more such lines in the last %.0f s not ' \
+                'logged)' % (self.suppressed, self.every)
+            self.suppressed = 0
+        return True
+
+
 class NovaListener:
-    """oslo.messaging listener of nova's versioned service notifications."""
+    """oslo.messaging listener of nova's versioned service notifications.
+
+    :meth:`start` does not wait for the broker (oslo.messaging's listener
+    connects in its ``start()``, retrying for ever): it is started in a
+    thread of its own, so that an engine whose broker is away still runs,
+    says so and is seen unhealthy."""
 
     def __init__(self, transport, exchange, topics, pool, sink):
         self.counters = Counters()
@@ -527,11 +846,43 @@ class NovaListener:
         self._listener = oslo_messaging.get_notification_listener(
             transport, targets, [_NovaEndpoint(sink, self.counters)],
             executor='threading', pool=pool, allow_requeue=False)
+        self._starting = None
+        self._started = threading.Event()
+        ReconnectErrors.install()
 
-    def start(self):
-        self._listener.start()
+    def start(self, wait=False):
+        """Start listening (in a thread: see the class; ``wait``: here)."""
+        if wait:
+            self._listener.start()
+            self._started.set()
+            return
+        self._starting = threading.Thread(target=self._start,
+                                          name='nova-listener-start',
+                                          daemon=True)
+        self._starting.start()
+
+    def _start(self):
+        try:
+            self._listener.start()
+        except Exception:
+            LOG.exception('The nova notification listener did not start')
+            return
+        self._started.set()
+
+    @property
+    def started(self):
+        """Whether it listens (has reached the broker once)."""
+        return self._started.is_set()
 
     def stop(self):
+        if self._starting is not None:
+            self._starting.join(0.5)
+            if self._starting.is_alive():
+                # Still trying to reach the broker: oslo.messaging's stop()
+                # would wait for that start; the thread is a daemon.
+                return
+        if not self._started.is_set():
+            return
         self._listener.stop()
         self._listener.wait()
 

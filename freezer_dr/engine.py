@@ -200,6 +200,9 @@ class Mailbox:
 
 #: Seconds between two snapshots published to the metrics.
 SNAPSHOT_INTERVAL = 1.0
+#: Seconds after start by which the first canary must have come back, or
+#: the engine is deaf.
+FIRST_CANARY_WITHIN = 10.0
 
 
 class Engine:
@@ -208,7 +211,8 @@ class Engine:
     def __init__(self, settings, runner, mailbox, deaf_after, hearing,
                  sources=(), decisions_file=None, tick_interval=0.1,
                  stats_interval=60.0, clock=clock_module.now,
-                 leadership=None, metrics=None, name=None):
+                 leadership=None, metrics=None, name=None,
+                 first_canary_within=None):
         """
         :param mailbox: the :class:`Mailbox` the consumers and the runner
             were given.
@@ -223,6 +227,9 @@ class Engine:
             publishes its :meth:`snapshot` to once a second.
         :param name: this engine's name in the snapshot (its pool or
             coordination member id).
+        :param first_canary_within: seconds after this is made by which
+            the first canary must have come back, or the engine is deaf (one
+            that never reached its broker); None: no limit.
         """
         self.core = liveness_core.LivenessCore(settings)
         self._metrics = metrics
@@ -235,7 +242,8 @@ class Engine:
         self.ask_nova = None
         self._shares_hosts = hasattr(leadership, 'known')
         self._known_version = None
-        self._hearing = bus.Hearing(hearing, deaf_after)
+        self._hearing = bus.Hearing(hearing, deaf_after,
+                                    first_within=first_canary_within)
         self._sources = tuple(sources)
         self._tick = tick_interval
         self._stats_interval = stats_interval

@@ -162,9 +162,14 @@ class HeartbeatWorkers:
 
     def _spawn(self, number):
         receiving, sending = self._context.Pipe(duplex=False)
+        # (Every worker reaches the same broker: the first one says when
+        # it cannot, the others say it at DEBUG. The URL, a bus.BusURL,
+        # brings its TLS settings, plain data.)
+        args = dict(self._args, report_outages=number == 0 and
+                    self._args.get('report_outages', True))
         process = self._context.Process(
             target=_worker_main,
-            args=(sending, os.getpid(), clock.offset(), self._args),
+            args=(sending, os.getpid(), clock.offset(), args),
             name='heartbeat-worker-%d' % number, daemon=True)
         process.start()
         sending.close()

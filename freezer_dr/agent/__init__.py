@@ -21,6 +21,12 @@ heartbeat proves nothing, and the next one is due a second later anyway. The
 notifier is built with ``retry=0`` so that a broker that went away costs one
 failed attempt per heartbeat instead of blocking the agent, and the agent
 reconnects by itself when the broker returns.
+
+oslo.messaging's notifier logs a failed notification (with its traceback
+and payload) and swallows the error: while the agent sends a heartbeat,
+that record is taken as the failure instead (:class:`_SendFailures`), so
+that an outage is one WARNING when it starts, the heartbeats lost are
+counted, and one INFO says how many when they are sent again.
 """
 
 import itertools
@@ -53,6 +59,68 @@ def read_boot_id(path=BOOT_ID_PATH):
         return str(uuid.uuid4())
 
 
+class _SendFailures(logging.Filter):
+    """Takes what oslo.messaging logs at WARNING and above while this
+    thread is in :meth:`Agent.heartbeat`: the notifier's "could not send"
+    record (it swallows the error) is the failure, noted in the thread's
+    box instead of logged with its traceback and payload; the rabbit
+    driver's own lines about the lost connection (two ERRORs a heartbeat)
+    go to the box's ``noise`` and are logged at DEBUG by the agent. Other
+    threads' and other callers' records pass."""
+
+    #: Where the notifier reports a notification it could not send.
+    FAILURES = ('oslo_messaging.notify.messaging',
+                'oslo_messaging.notify.notifier')
+    #: The driver under it (oslo.log names some ``oslo.messaging...``).
+    NOISE = tuple(prefix + suffix for suffix in (
+        '._drivers.impl_rabbit', '._drivers.amqpdriver', '._drivers.pool')
+        for prefix in ('oslo_messaging', 'oslo.messaging'))
+
+    def __init__(self):
+        super().__init__()
+        self._local = threading.local()
+
+    def install(self):
+        for name in self.FAILURES + self.NOISE:
+            logger = logging.getLogger(name)
+            if self not in logger.filters:
+                logger.addFilter(self)
+
+    def catch(self, box):
+        """Note this thread's records in ``box`` (a :class:`_Box`; None:
+        stop)."""
+        self._local.box = box
+
+    def filter(self, record):
+        box = getattr(self._local, 'box', None)
+        if box is None or record.levelno < logging.WARNING:
+            return True
+        if record.name not in self.FAILURES:
+            box.noise.append(record.getMessage())
+        elif record.exc_info and record.exc_info[1] is not None:
+            box.failures.append(record.exc_info[1])
+        else:
+            # (Without the payload the message carries.)
+            box.failures.append(record.getMessage().split(' Payload=')[0])
+        return False
+
+
+class _Box:
+    def __init__(self):
+        self.failures = []
+        self.noise = []
+
+
+_FAILURES = _SendFailures()
+_FAILURES.install()
+
+
+def _reason(failure):
+    if isinstance(failure, BaseException):
+        return bus.reason(failure)
+    return str(failure)
+
+
 def make_notifier(transport, host, topic, retry=0):
     return oslo_messaging.Notifier(transport,
                                    publisher_id='freezer-dr-agent:' + host,
@@ -77,23 +145,49 @@ class Agent:
         self._sequence = itertools.count(1)
         self.sent = 0
         self.failed = 0
+        #: The outage under way (heartbeats not sent since the first).
+        self.outage = bus.Outage()
 
     def heartbeat(self):
-        """Publish one heartbeat. Returns False (and counts it) when the
-        notifier raised; note that oslo.messaging's notifier logs and
-        swallows delivery errors itself, so ``sent`` counts attempts handed
-        to it, not heartbeats the broker took."""
+        """Publish one heartbeat. Returns False (and counts it in
+        ``failed``) when it was not sent: the notifier raised, or reported
+        the failure it swallows (see :class:`_SendFailures`). The first
+        failure of an outage is a WARNING; the first heartbeat sent after
+        it an INFO with how many were lost."""
         payload = {'host': self.host, 'sequence': next(self._sequence),
                    'boot_id': self.boot_id, 'sent_at': self._clock(),
                    'checks': self._results()}
         if self._key is not None:
             payload = signing.sign(payload, self._key)
+        box = _Box()
+        _FAILURES.catch(box)
         try:
             self._notifier.info({}, events.HEARTBEAT, payload)
         except Exception as exc:   # a heartbeat must never kill the agent
+            box.failures.append(exc)
+        finally:
+            _FAILURES.catch(None)
+        for line in box.noise:
+            LOG.debug('Heartbeat %d: oslo.messaging said: %s',
+                      payload['sequence'], line)
+        failures = box.failures
+        if failures:
             self.failed += 1
-            LOG.warning('Heartbeat %d not sent: %s', payload['sequence'], exc)
+            self.outage.failed()
+            if self.outage.attempts == 1:
+                LOG.warning('Heartbeat %d not sent: %s; the heartbeats that '
+                            'fail are counted, not logged, until the bus '
+                            'takes them again',
+                            payload['sequence'], _reason(failures[0]))
+            else:
+                LOG.debug('Heartbeat %d not sent: %s', payload['sequence'],
+                          _reason(failures[0]))
             return False
+        ended = self.outage.ended()
+        if ended is not None:
+            LOG.info('Heartbeats are sent again: %d were not sent in %.0f '
+                     's (%d not sent since the agent started)', ended[0],
+                     ended[1], self.failed)
         self.sent += 1
         LOG.debug('Heartbeat %d sent', payload['sequence'])
         return True

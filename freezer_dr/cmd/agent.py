@@ -77,7 +77,7 @@ def main(argv=None):
         enabled = CONF.maintenance == 'on'
         try:
             agent_module.announce_maintenance(
-                bus.kombu_url(CONF, CONF.transport_url),
+                bus.kombu_url(CONF),
                 CONF.bus.heartbeat_exchange, CONF.bus.heartbeat_topic, host,
                 enabled, CONF.reason or 'operator request', 'operator',
                 key=key)
@@ -127,7 +127,7 @@ def _announce(transport, host, enabled, reason, key=None):
     # (At most 3 s: on SIGTERM the whole stop has cmd.STOP_DEADLINE.)
     try:
         agent_module.announce_maintenance(
-            bus.kombu_url(CONF, CONF.transport_url),
+            bus.kombu_url(CONF),
             CONF.bus.heartbeat_exchange, CONF.bus.heartbeat_topic, host,
             enabled, reason, liveness_core.AGENT, key=key, timeout=3.0)
         return True

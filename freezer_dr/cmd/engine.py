@@ -87,7 +87,7 @@ def start_consumers(conf, pool, sink, events_sink=None, nova_sink=None,
     # when a listener starts.)
     transport = oslo_messaging.get_notification_transport(conf)
     consumer_args = dict(
-        url=bus.kombu_url(conf, conf.transport_url),
+        url=bus.kombu_url(conf),
         exchange=conf.bus.heartbeat_exchange,
         topic=conf.bus.heartbeat_topic, queue=pool + '-heartbeats',
         canary_id=pool)
@@ -190,9 +190,13 @@ def main(argv=None):
         runner.alerts.metrics = metrics
     stop = threading.Event()
     cmd.stop_on_signals(stop)
-    heartbeats, nova = start_consumers(CONF, CONF.bus.pool, mailbox.deliver,
-                                       mailbox.deliver_events,
-                                       mailbox.deliver_nova, admission)
+    try:
+        heartbeats, nova = start_consumers(
+            CONF, CONF.bus.pool, mailbox.deliver, mailbox.deliver_events,
+            mailbox.deliver_nova, admission)
+    except ValueError as exc:       # (TLS files, ssl_version)
+        sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
+        return 2
     engine = engine_module.Engine(
         settings, runner, mailbox, CONF.bus.deaf_after,
         hearing=heartbeats.seconds_since_canary, sources=(heartbeats, nova),
@@ -200,7 +204,8 @@ def main(argv=None):
         tick_interval=CONF.engine.tick_interval,
         stats_interval=CONF.engine.stats_interval, leadership=leadership,
         metrics=metrics, name=(leadership.member_id if leadership else
-                               CONF.bus.pool))
+                               CONF.bus.pool),
+        first_canary_within=engine_module.FIRST_CANARY_WITHIN)
     # (After the heartbeat workers are forked, like every thread of ours.)
     endpoint = metrics_module.serve(metrics, CONF.metrics.listen_address,
                                     CONF.metrics.port)

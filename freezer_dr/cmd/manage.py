@@ -388,7 +388,7 @@ def _host_maintenance():
     host, enabled = CONF.command.host, CONF.command.state == 'on'
     by = CONF.command.by or getpass.getuser()
     agent_module.announce_maintenance(
-        bus.kombu_url(CONF, CONF.transport_url), CONF.bus.heartbeat_exchange,
+        bus.kombu_url(CONF), CONF.bus.heartbeat_exchange,
         CONF.bus.heartbeat_topic, host, enabled,
         '%s (by %s)' % (CONF.command.reason or 'operator request', by),
         'operator', key=_master_key(), publisher='freezer-dr-manage')

@@ -1,6 +1,7 @@
 """The engine's metrics and health endpoint (issue 13), on a real engine
 with a real agent on the real RabbitMQ: Prometheus' text, the health
-check, the host list."""
+check, the host list; and an engine whose broker is unreachable says so
+(503, bus) instead of "bus heard"."""
 
 import json
 import urllib.error
@@ -64,3 +65,20 @@ def test_an_engine_shows_its_hosts_metrics_and_health(make_cloud,
                                            'json').stdout)
     assert [(h['host'], h['state']) for h in as_json] == [('compute-m',
                                                            'up')]
+
+
+def test_an_engine_without_its_broker_is_unhealthy(make_cloud, processes):
+    port = free_port()
+    closed = free_port()
+    cloud = make_cloud(metrics__port=str(port), DEFAULT__transport_url=(
+        'rabbit://guest:guest@127.0.0.1:%d/' % closed))
+    engine = deployment.start_engine(processes, cloud)
+
+    def unhealthy():
+        status, body = _get(port, '/healthz')
+        return status == 503 and \
+            json.loads(body)['checks'].get('bus', '').startswith('deaf')
+    wait_for(unhealthy, 60, message='the health check says the bus is '
+             'deaf\n' + engine.log()[-2000:])
+    status, text = _get(port, '/metrics')
+    assert 'freezer_dr_bus_up 0.0' in text.splitlines()
