@@ -267,7 +267,9 @@ def _assert_known_options(path):
             assert name in known[section], '[%s] %s' % (section, name)
     conf = cfg.ConfigOpts()
     for group, opts in our_opts.list_opts() + strict._library_opts():
-        conf.register_opts(opts, group=group)
+        # (By name: an OptGroup object is shared with the process's CONF,
+        # which other tests load keystoneauth plugins' options into.)
+        conf.register_opts(opts, group=getattr(group, 'name', group))
     conf(['--config-file', str(path)], project='freezer-dr-test',
          default_config_files=[], default_config_dirs=[])
     strict.check_values(conf)
