@@ -425,19 +425,9 @@ class Engine:
         states = {}
         for state in self.core.states().values():
             states[state] = states.get(state, 0) + 1
-        counters = [s.counters for s in self._sources]
-        received = sum(c.received for c in counters)
-        undecodable = sum(c.undecodable for c in counters)
-        malformed = self.counters.malformed + sum(c.malformed
-                                                  for c in counters)
-        refused = dict(self.counters.refused)
-        if self.core.jumps_refused:
-            refused['sequence jump'] = self.core.jumps_refused
-        if self.core.unknown_refused:
-            refused['unknown host'] = self.core.unknown_refused
-        for c in counters:
-            for reason, count in getattr(c, 'refused', {}).items():
-                refused[reason] = refused.get(reason, 0) + count
+        received, refused = self._counts()
+        undecodable = refused.pop('undecodable', 0)
+        malformed = refused.pop('malformed', 0)
         waiting = getattr(self._runner, 'waiting', ())
         LOG.info('Engine: %d messages received, %d undecodable and %d '
                  'malformed dropped, %d refused (%s), %d events (%d late), '
