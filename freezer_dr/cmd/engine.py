@@ -203,8 +203,10 @@ def main(argv=None):
         decisions_file=CONF.engine.decisions_file,
         tick_interval=CONF.engine.tick_interval,
         stats_interval=CONF.engine.stats_interval, leadership=leadership,
-        metrics=metrics, name=(leadership.member_id if leadership else
-                               CONF.bus.pool),
+        # (No snapshot of every host each second when nobody can ask for
+        # it: the endpoint is off.)
+        metrics=metrics if CONF.metrics.port else None,
+        name=leadership.member_id if leadership else CONF.bus.pool,
         first_canary_within=engine_module.FIRST_CANARY_WITHIN)
     # (After the heartbeat workers are forked, like every thread of ours.)
     endpoint = metrics_module.serve(metrics, CONF.metrics.listen_address,
