@@ -2,6 +2,8 @@
 with verification, reserved hosts, opt-in and exclusion, and no second
 evacuation when called again."""
 
+import os
+
 import pytest
 
 from freezer_dr.drivers import base
@@ -195,3 +197,39 @@ def test_a_deposed_engine_requests_no_more_evacuations(cloud_hosts):
     assert all(r.ok for r in results), results
     evacuations = _evacuations(admin, ids)
     assert sorted(m.instance_uuid for m in evacuations) == sorted(ids)
+
+
+def _os_services_requests(cloud):
+    """The requests on /os-services in nova-api's own log (its request
+    log: one line per request, method and path)."""
+    found = []
+    for name in os.listdir(cloud.log_dir):
+        if name.startswith('nova-api'):
+            with open(os.path.join(cloud.log_dir, name),
+                      errors='replace') as f:
+                found += [line for line in f if '/os-services' in line
+                          and ' status: ' in line]
+    return found
+
+
+def test_isolation_is_one_request_per_host(cloud_hosts):
+    """Isolation is on every recovery's critical path: nova sees one
+    ``PUT /os-services/{id}`` for the dead host, no lookup first (the
+    engine's inventory listed the services before the death)."""
+    cloud = cloud_hosts
+    isolator = _isolator(cloud)
+    assert 'compute-2' in isolator.services()     # the inventory's listing
+    cloud.host('compute-2').kill()
+    before = _os_services_requests(cloud)
+
+    status, detail = isolator.isolate('compute-2')
+
+    assert status == 'done', detail
+    made = _os_services_requests(cloud)[len(before):]
+    service_id = isolator.service_ids('compute-2')[0]
+    assert len(made) == 1, made
+    assert '"PUT ' in made[0] and service_id in made[0], made
+    service = cloud.nova(version='2.53').services.list(
+        host='compute-2', binary='nova-compute')[0]
+    assert service.forced_down and service.status == 'disabled'
+    assert service.disabled_reason.startswith('freezer-dr: declared dead')

@@ -14,10 +14,22 @@
 disabled, with a reason that says freezer-dr did it, when, and how to undo
 it (``PUT /os-services/{id}``, microversion 2.53 and later). Forced down,
 nova lets its instances be evacuated at once, without waiting for its
-``service_down_time``; disabled, the scheduler places nothing there."""
+``service_down_time``; disabled, the scheduler places nothing there.
+
+Isolation is on the critical path of every recovery, so it is one request
+per nova-compute service: ``forced_down``, ``status`` and
+``disabled_reason`` in one ``PUT /os-services/{id}`` (nova takes them
+together since 2.53). The service's id is known before it is needed: every
+listing (the engine's inventory, at start, every ``[engine]
+inventory_interval`` and whenever nova announces a service change) keeps
+each host's service ids; only a host never listed, or whose service nova
+no longer knows by that id (re-created), costs a lookup."""
 
 import datetime
 import logging
+import threading
+
+from novaclient import exceptions as nova_exceptions
 
 from freezer_dr.drivers import base
 from freezer_dr.drivers.nova import client
@@ -42,16 +54,47 @@ class NovaIsolator(base.Isolator):
     def __init__(self, conf=None, session=None, **access):
         self._access = client.NovaAccess(conf, session, **access)
         self.nova = self._access.nova
+        self._lock = threading.Lock()
+        #: host -> ids of its nova-compute services, from the last listing.
+        self._ids = {}
 
     def validate(self):
-        return self._access.check()
+        warnings = self._access.check()
+        if not warnings:
+            try:
+                self._list()
+            except Exception as exc:    # not a configuration error
+                warnings.append('[nova]: nova\'s services could not be '
+                                'listed now (%s: %s)' % (
+                                    type(exc).__name__, exc))
+        return warnings
+
+    def _list(self, host=None):
+        """nova-compute services (of ``host``); their ids are kept."""
+        services = self._access.compute_services(host)
+        ids = {}
+        for service in services:
+            ids.setdefault(service.host, []).append(service.id)
+        with self._lock:
+            if host is None:
+                self._ids = ids
+            else:
+                self._ids[host] = ids.get(host, [])
+        return services
+
+    def service_ids(self, host):
+        """The ids of ``host``'s nova-compute services as last listed
+        (None: never listed)."""
+        with self._lock:
+            ids = self._ids.get(host)
+        return None if ids is None else list(ids)
 
     def hosts(self):
-        return sorted({s.host for s in self._access.compute_services()})
+        return sorted({s.host for s in self._list()})
 
     def services(self):
         found = {}
-        for service in self._access.compute_services():
+        for service in self._list():
             if service.status == 'disabled':
                 state = 'disabled'
             else:
@@ -64,31 +107,53 @@ class NovaIsolator(base.Isolator):
         return found
 
     def isolate(self, host):
-        services = self._access.compute_services(host)
-        if not services:
-            return base.failed('nova has no nova-compute service on host %s'
-                               % host)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime(
             '%Y-%m-%dT%H:%M:%SZ')
         reason = ('%s: declared dead and fenced at %s; re-arm with '
                   '"freezer-dr-manage host rearm %s"' % (REASON_PREFIX,
                                                           stamp, host))
-        for service in services:
-            if not service.forced_down:
-                self.nova.services.force_down(service.id, True)
-            if service.status != 'disabled' or not _ours(service):
-                self.nova.services.disable_log_reason(service.id, reason)
-            else:
-                reason = service.disabled_reason
+        body = {'forced_down': True, 'status': 'disabled',
+                'disabled_reason': reason}
+        ids = self.service_ids(host)
+        listed = False
+        if not ids:
+            ids, listed = [s.id for s in self._list(host)], True
+        if not ids:
+            return base.failed('nova has no nova-compute service on host %s'
+                               % host)
+        for service_id in ids:
+            try:
+                self._update(service_id, body)
+            except nova_exceptions.NotFound:
+                if listed:
+                    raise
+                # Re-created since it was listed: look it up once.
+                LOG.info('nova no longer knows service %s of %s: looking '
+                         'its services up again', service_id, host)
+                return self._isolate_listed(host, body, reason)
         return base.done('nova-compute on %s forced down and disabled (%s)'
                          % (host, reason))
+
+    def _isolate_listed(self, host, body, reason):
+        ids = [s.id for s in self._list(host)]
+        if not ids:
+            return base.failed('nova has no nova-compute service on host %s'
+                               % host)
+        for service_id in ids:
+            self._update(service_id, body)
+        return base.done('nova-compute on %s forced down and disabled (%s)'
+                         % (host, reason))
+
+    def _update(self, service_id, body):
+        """One ``PUT /os-services/{id}`` (microversion 2.53)."""
+        self.nova.client.put('/os-services/%s' % service_id, body=body)
 
     def rearm(self, host):
         """Clear the force-down and enable the service (only if freezer-dr
         disabled it). nova refuses (raises) while the host's evacuations
         are not ``completed``, which its nova-compute does when it starts
         again."""
-        services = self._access.compute_services(host)
+        services = self._list(host)
         if not services:
             return base.failed('nova has no nova-compute service on host %s'
                                % host)
