@@ -11,14 +11,26 @@
 # under the License.
 
 """One place that builds what every nova driver talks through: a
-keystoneauth1 session from ``[nova]`` (kept for the driver's life, so its
-token is reused until it expires) and a python-novaclient client on it."""
+keystoneauth1 session from ``[nova]`` and a python-novaclient client on it.
+
+The session is one per process and configuration, shared by the isolator,
+the evacuator and the monitor, and its token is kept fresh by a
+:class:`TokenKeeper`: fetched when the drivers are checked at start and
+renewed by a thread of its own shortly before it expires. A recovery never
+waits for keystone, and keystone issues one token per expiry, not one per
+driver or per recovery."""
+
+import logging
+import threading
+import time
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
 from novaclient import client as nova_client
 
 from freezer_dr.drivers import base
+
+LOG = logging.getLogger(__name__)
 
 #: Errors that say "not now", not "never": no reason to refuse to start.
 UNREACHABLE = (ks_exceptions.ConnectFailure, ks_exceptions.ConnectTimeout,
@@ -42,13 +54,7 @@ class NovaAccess:
         if conf is not None:
             group = conf.nova
             if session is None:
-                auth = ks_loading.load_auth_from_conf_options(conf, 'nova')
-                if auth is None:
-                    raise base.ConfigurationError(
-                        '[nova] auth_type', 'not set: freezer-dr cannot '
-                        'authenticate to nova')
-                session = ks_loading.load_session_from_conf_options(
-                    conf, 'nova', auth=auth)
+                session = shared_session(conf)
             api_version = api_version or group.api_version
             region_name = region_name or group.region_name
             interface = group.interface
@@ -72,6 +78,7 @@ class NovaAccess:
         starts, and its steps retry)."""
         try:
             self.session.get_token()
+            TokenKeeper.for_session(self.session).start()
         except UNREACHABLE as exc:
             return ['[nova]: keystone cannot be reached now (%s: %s); the '
                     'credentials are checked at the first recovery'
@@ -101,3 +108,117 @@ class NovaAccess:
         if host is None:
             return services
         return [s for s in services if s.host == host]
+
+
+_SESSIONS = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def shared_session(conf):
+    """The keystoneauth1 session of ``conf``'s ``[nova]``: one per process
+    for the same settings (the drivers share its token).
+
+    :raises base.ConfigurationError: no ``[nova] auth_type``.
+    """
+    auth = ks_loading.load_auth_from_conf_options(conf, 'nova')
+    if auth is None:
+        raise base.ConfigurationError(
+            '[nova] auth_type', 'not set: freezer-dr cannot authenticate to '
+            'nova')
+    # (The options' values, secrets included, stay in this process.)
+    key = (id(conf), tuple(sorted((name, repr(conf.nova[name]))
+                                  for name in conf.nova)))
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = ks_loading.load_session_from_conf_options(
+                conf, 'nova', auth=auth)
+            _SESSIONS[key] = session
+        return session
+
+
+class TokenKeeper:
+    """Renews a session's token shortly before it expires, from a thread of
+    its own (started by :meth:`start`, once per session).
+
+    keystoneauth itself fetches a new token when a request finds the old
+    one expiring within its plugin's ``MIN_TOKEN_LIFE_SECONDS`` (120 s):
+    that request waits for keystone. The renewal is due before that: a
+    tenth of the token's lifetime, between :data:`MIN_MARGIN` and
+    :data:`MAX_MARGIN` seconds, earlier than keystoneauth would.
+    A failed renewal is logged and tried again every :data:`RETRY` seconds;
+    the old token serves meanwhile.
+    """
+
+    MIN_MARGIN = 2.0
+    MAX_MARGIN = 300.0
+    RETRY = 5.0
+
+    _keepers = {}
+    _lock = threading.Lock()
+
+    def __init__(self, session, clock=time.time):
+        self._session = session
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread = None
+        #: Tokens this keeper fetched (renewals).
+        self.renewals = 0
+
+    @classmethod
+    def for_session(cls, session):
+        with cls._lock:
+            keeper = cls._keepers.get(id(session))
+            if keeper is None or keeper._session is not session:
+                keeper = cls._keepers[id(session)] = cls(session)
+            return keeper
+
+    def start(self):
+        auth = self._session.auth
+        if not hasattr(auth, 'get_auth_ref') or \
+                not hasattr(auth, 'get_access'):
+            return      # not a keystone identity plugin: nothing to renew
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name='nova-token-keeper')
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+
+    def due_in(self, access):
+        """Seconds until ``access`` (an AccessInfo) is to be renewed."""
+        expires = access.expires.timestamp()
+        issued = access.issued.timestamp() if access.issued else \
+            self._clock()
+        margin = getattr(self._session.auth, 'MIN_TOKEN_LIFE_SECONDS', 0) \
+            + min(self.MAX_MARGIN, max(self.MIN_MARGIN,
+                                       (expires - issued) / 10.0))
+        return expires - margin - self._clock()
+
+    def _run(self):
+        auth = self._session.auth
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                wait = self.due_in(auth.get_access(self._session))
+                if wait > 0:
+                    self._stop.wait(wait)
+                    continue
+                # A new token replaces the old one at once: no request
+                # ever finds none.
+                auth.auth_ref = auth.get_auth_ref(self._session)
+                self.renewals += 1
+                if failures:
+                    LOG.info('The nova token was renewed after %d failed '
+                             'attempts', failures)
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                if failures == 1 or failures % 60 == 0:
+                    LOG.warning('The nova token could not be renewed '
+                                '(%d attempts so far): %s: %s', failures,
+                                type(exc).__name__, exc)
+                self._stop.wait(self.RETRY)
