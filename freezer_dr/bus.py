@@ -51,6 +51,7 @@ transport_url``), with TLS from ``[oslo_messaging_rabbit] ssl`` and its
 ``ssl_*`` options (:func:`kombu_url`).
 """
 
+import collections
 import itertools
 import json
 import logging
@@ -412,7 +413,23 @@ class Hearing:
     Before the first canary nothing is reported (no host is known yet),
     unless ``first_within`` is given: no first canary that many seconds
     after this was made is deafness too (an engine that never reached its
-    broker)."""
+    broker).
+
+    A canary can be late because the engine's own process could not run
+    (starved of CPU on a busy machine): then it did not read what came
+    back, and the bus was not lost. The engine tells :meth:`stalled` when
+    it could not run (``clock``'s time); that time is not counted in the
+    canary's silence: the engine is deaf when the canary is late by more
+    than ``deaf_after`` seconds *during which it could run*. A lost bus is
+    still deafness after ``deaf_after`` (as long as the engine runs at
+    all), and a stall as long as ``deaf_after`` no longer is.
+    ``excused`` counts the times the canary was late by more than
+    ``deaf_after`` and the engine's own starvation explained it.
+    """
+
+    #: Seconds for which stalls are remembered (a canary silence longer
+    #: than that is deafness whatever they were).
+    MEMORY = 600.0
 
     def __init__(self, since, deaf_after, first_within=None,
                  clock=time.monotonic):
@@ -420,18 +437,68 @@ class Hearing:
         self._deaf_after = deaf_after
         self._deaf = False
         self._clock = clock
+        self._created = clock()
         self._first_by = None if first_within is None \
-            else clock() + first_within
+            else self._created + first_within
+        # The engine's stalls, (start, end) in time order, not
+        # overlapping.
+        self._stalls = collections.deque()
+        self._late = False
+        self.excused = 0
+
+    def stalled(self, start, end):
+        """The engine could not run from ``start`` to ``end``. Return the
+        part of it not told before, ``(start, end)``, or None: a stall
+        told while it lasts is told again, longer, once over."""
+        stalls = self._stalls
+        if stalls and start <= stalls[-1][1]:
+            last_start, last_end = stalls[-1]
+            if end <= last_end:
+                return None
+            stalls[-1] = (min(last_start, start), end)
+            new = (last_end, end)
+        elif end > start:
+            stalls.append((start, end))
+            new = (start, end)
+        else:
+            return None
+        while stalls[0][1] < end - self.MEMORY:
+            stalls.popleft()
+        return new
+
+    def own(self, since, now=None):
+        """Seconds the engine could not run in the last ``since``
+        seconds."""
+        now = self._clock() if now is None else now
+        begin = now - since
+        total = 0.0
+        for start, end in reversed(self._stalls):
+            if end <= begin:
+                break
+            total += max(min(end, now) - max(start, begin), 0.0)
+        return total
 
     def change(self):
         since = self._since()
+        now = self._clock()
         if since is None:
-            if self._first_by is None or self._deaf or \
-                    self._clock() < self._first_by:
+            if self._first_by is None or self._deaf:
+                return None
+            waited = now - self._created
+            if waited - self.own(waited, now) < \
+                    self._first_by - self._created:
                 return None
             self._deaf = True
             return False
         deaf = since > self._deaf_after
+        if deaf and since - self.own(since, now) <= self._deaf_after:
+            # Late, and the engine itself was starved as long.
+            deaf = False
+            if not self._late:
+                self._late = True
+                self.excused += 1
+        elif not deaf:
+            self._late = False
         if deaf == self._deaf:
             return None
         self._deaf = deaf
@@ -758,18 +825,51 @@ def _log_dropped(count, source, reason, body):
                     sample)
 
 
+#: nova's versioned notifications of an instance being evacuated: the
+#: API's ``instance.evacuate`` when it accepts the request, the target
+#: compute's ``instance.rebuild.start``, ``.end`` (back, in its state) or
+#: ``.error``, and ``instance.power_off.end`` (a stopped instance stopped
+#: again on its new host). nova 34: compute/api.py evacuate(),
+#: compute/manager.py rebuild_instance().
+INSTANCE_EVENT_TYPES = ('instance.evacuate', 'instance.rebuild.start',
+                        'instance.rebuild.end', 'instance.rebuild.error',
+                        'instance.power_off.end')
+
+
+def instance_of(payload):
+    """The instance id a versioned instance notification names (its
+    payload's ``nova_object.data.uuid``), or None when the payload has
+    none that looks like an id."""
+    data = payload.get('nova_object.data') if isinstance(payload, dict) \
+        else None
+    uuid = data.get('uuid') if isinstance(data, dict) else None
+    if type(uuid) is not str or not 0 < len(uuid) <= 64 or \
+            not uuid.replace('-', '').isalnum():
+        return None
+    return uuid
+
+
 class _NovaEndpoint:
-    """oslo.messaging endpoint: nova's service notifications, untouched."""
+    """oslo.messaging endpoint: nova's service notifications, untouched,
+    to ``sink``; the id of the instance each evacuation notification names
+    to ``instance_sink`` (nothing else of it: it is only a reason to look
+    at that instance in nova's API now)."""
 
     filter_rule = oslo_messaging.NotificationFilter(
-        event_type=r'^service\.(create|update|delete)$')
+        event_type=r'^(service\.(create|update|delete)|instance\.(evacuate|'
+                   r'rebuild\.(start|end|error)|power_off\.end))$')
 
-    def __init__(self, sink, counters):
+    def __init__(self, sink, counters, instance_sink=None):
         self._sink = sink
         self._counters = counters
+        self._instance_sink = instance_sink
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         self._counters.received += 1
+        if isinstance(event_type, str) and event_type.startswith(
+                'instance.'):
+            self._instance(event_type, payload)
+            return oslo_messaging.NotificationResult.HANDLED
         try:
             self._sink([RawMessage(clock.now(), publisher_id, event_type,
                                    'INFO', payload)])
@@ -778,6 +878,32 @@ class _NovaEndpoint:
             LOG.exception('Dropped nova notification %s from %s: the sink '
                           'failed', event_type, publisher_id)
         return oslo_messaging.NotificationResult.HANDLED
+
+    def error(self, ctxt, publisher_id, event_type, payload, metadata):
+        # (instance.rebuild.error is published at ERROR priority.)
+        self._counters.received += 1
+        if isinstance(event_type, str) and event_type.startswith(
+                'instance.'):
+            self._instance(event_type, payload)
+        return oslo_messaging.NotificationResult.HANDLED
+
+    def _instance(self, event_type, payload):
+        if self._instance_sink is None:
+            return
+        instance = instance_of(payload)
+        if instance is None:
+            self._counters.malformed += 1
+            if worth_logging(self._counters.malformed):
+                LOG.warning('Dropped a %s notification naming no instance '
+                            '(%d malformed so far)', _shown(event_type),
+                            self._counters.malformed)
+            return
+        try:
+            self._instance_sink(instance)
+        except Exception:
+            self._counters.sink_errors += 1
+            LOG.exception('Dropped nova notification %s of instance %s: '
+                          'the sink failed', event_type, instance)
 
 
 class ReconnectErrors(logging.Filter):
@@ -832,19 +958,23 @@ class ReconnectErrors(logging.Filter):
 
 
 class NovaListener:
-    """oslo.messaging listener of nova's versioned service notifications.
+    """oslo.messaging listener of nova's versioned service notifications
+    (to ``sink``) and of its instance evacuation notifications (the
+    instance's id to ``instance_sink``).
 
     :meth:`start` does not wait for the broker (oslo.messaging's listener
     connects in its ``start()``, retrying for ever): it is started in a
     thread of its own, so that an engine whose broker is away still runs,
     says so and is seen unhealthy."""
 
-    def __init__(self, transport, exchange, topics, pool, sink):
+    def __init__(self, transport, exchange, topics, pool, sink,
+                 instance_sink=None):
         self.counters = Counters()
         targets = [oslo_messaging.Target(exchange=exchange, topic=topic)
                    for topic in topics]
         self._listener = oslo_messaging.get_notification_listener(
-            transport, targets, [_NovaEndpoint(sink, self.counters)],
+            transport, targets,
+            [_NovaEndpoint(sink, self.counters, instance_sink)],
             executor='threading', pool=pool, allow_requeue=False)
         self._starting = None
         self._started = threading.Event()

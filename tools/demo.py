@@ -266,28 +266,70 @@ def save(output, timeline):
     import matplotlib
     matplotlib.use('Agg')
     from matplotlib import pyplot
-    events = timeline.events
-    figure, axes = pyplot.subplots(figsize=(10, 0.35 * len(events) + 1.5))
-    colours = {'host': 'black', 'suspect': 'orange', 'declare': 'red',
-               'fence': 'purple', 'isolate': 'brown', 'evacuate': 'blue',
-               'instance': 'green', 'notify': 'teal', 'mail': 'gray'}
-    for row, event in enumerate(events):
-        colour = next((c for k, c in colours.items()
-                       if event['what'].startswith(k)), 'black')
-        axes.plot([event['t']], [row], 'o', color=colour)
-        axes.annotate('%s %s' % (event['what'], event['detail'][:40]),
-                      (event['t'], row), xytext=(6, -3),
-                      textcoords='offset points', fontsize=8)
-    axes.set_yticks([])
-    axes.invert_yaxis()
-    axes.set_xlabel('seconds after %s was killed' % VICTIM)
-    axes.set_title('freezer-dr recovers %s' % VICTIM)
-    last = events[-1]['t'] if events else 1
-    axes.set_xlim(-0.5, last * 1.6 + 1)
-    figure.tight_layout()
+    figure = swimlanes(pyplot, timeline.events)
     picture = os.path.join(output, 'timeline.png')
     figure.savefig(picture, dpi=100)
     print('\n    timeline saved: %s and %s' % (path, picture))
+
+
+#: Colours of the phases (those of bench/e2e_recovery.py's pictures).
+PHASES = (('detection', 'declare dead', '#d62728'),
+          ('fence', 'fence', '#9467bd'),
+          ('isolate', 'isolate', '#8c564b'),
+          ('evacuate', 'evacuate', '#1f77b4'),
+          ('notify', 'notify', '#17becf'))
+
+
+def swimlanes(pyplot, events):
+    """The recovery as swimlanes: the host's phases (detection from the
+    kill to the declaration, fence, isolate, evacuate, notify) on the top
+    row, then one row per instance from the evacuate step's start to the
+    moment it was verified back elsewhere (the order they came back)."""
+    def first(what):
+        return next((e['t'] for e in events if e['what'] == what), None)
+
+    def ended(name):
+        return next((e['t'] for e in events if e['what'].startswith(
+            name + ' ') and not e['what'].endswith(' started')), None)
+
+    bars = []
+    declared = first('declare dead')
+    if declared is not None:
+        bars.append(('detection', 0.0, declared))
+    for label, name, _ in PHASES[1:]:
+        start, end = first(name + ' started'), ended(name)
+        if start is not None and end is not None:
+            bars.append((label, start, end))
+    colour = {label: c for label, _, c in PHASES}
+    instances = sorted((e for e in events
+                        if e['what'].startswith('instance ')),
+                       key=lambda e: e['t'])
+    evacuating = first('evacuate started') or 0.0
+    figure, axes = pyplot.subplots(figsize=(10, 0.32 * len(instances) + 2))
+    for label, start, end in bars:
+        axes.broken_barh([(start, max(end - start, 0.03))], (-0.4, 0.8),
+                         color=colour[label], label=label)
+    for row, event in enumerate(instances, start=1):
+        ok = event['what'] == 'instance evacuated'
+        axes.broken_barh([(evacuating, max(event['t'] - evacuating, 0.03))],
+                         (row - 0.4, 0.8),
+                         color='#2ca02c' if ok else '#7f7f7f')
+        axes.annotate(event['detail'], (event['t'], row), xytext=(4, -3),
+                      textcoords='offset points', fontsize=7)
+    axes.set_yticks(range(len(instances) + 1))
+    axes.set_yticklabels([VICTIM] + [e['detail'].split(' ')[0]
+                                     for e in instances], fontsize=7)
+    axes.invert_yaxis()
+    axes.axvline(0, color='black', linewidth=0.8)
+    axes.set_xlabel('seconds after %s was killed (green: evacuated and '
+                    'verified ACTIVE elsewhere)' % VICTIM)
+    axes.set_title('freezer-dr recovers %s' % VICTIM)
+    axes.legend(loc='lower right', fontsize=7)
+    axes.grid(axis='x', alpha=0.3)
+    last = max([e['t'] for e in events] or [1.0])
+    axes.set_xlim(-0.3, last * 1.25 + 0.5)
+    figure.tight_layout()
+    return figure
 
 
 if __name__ == '__main__':

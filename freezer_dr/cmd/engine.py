@@ -75,7 +75,7 @@ def admission_from_conf(conf):
 
 
 def start_consumers(conf, pool, sink, events_sink=None, nova_sink=None,
-                    admission=None):
+                    admission=None, instance_sink=None):
     """Start the heartbeat consumer(s) and the nova listener, each with its
     own queue derived from ``pool``; return them.
 
@@ -101,7 +101,7 @@ def start_consumers(conf, pool, sink, events_sink=None, nova_sink=None,
     heartbeats.start()
     nova = bus.NovaListener(transport, conf.bus.nova_exchange,
                             conf.bus.nova_topics, pool + '-nova',
-                            nova_sink or sink)
+                            nova_sink or sink, instance_sink=instance_sink)
     nova.start()
     return heartbeats, nova
 
@@ -191,9 +191,14 @@ def main(argv=None):
     stop = threading.Event()
     cmd.stop_on_signals(stop)
     try:
+        # nova's instance notifications tell the evacuator which
+        # evacuated instance to read at once (a listener thread; never
+        # through the engine thread).
+        flow = getattr(runner, 'flow', None)
         heartbeats, nova = start_consumers(
             CONF, CONF.bus.pool, mailbox.deliver, mailbox.deliver_events,
-            mailbox.deliver_nova, admission)
+            mailbox.deliver_nova, admission,
+            instance_sink=flow.evacuator.observe if flow else None)
     except ValueError as exc:       # (TLS files, ssl_version)
         sys.stderr.write('freezer-dr-engine: bad configuration: %s\n' % exc)
         return 2

@@ -109,6 +109,19 @@ evacuation_opts = [
                  help='Seconds an evacuated instance has to come back in '
                       'its previous state (ACTIVE or SHUTOFF) on another '
                       'host before it is reported failed.'),
+    cfg.FloatOpt('poll_interval',
+                 default=0.5, min=0.1,
+                 help='Seconds between the polls of nova that verify '
+                      'evacuated instances while none of nova\'s instance '
+                      'notifications (instance.rebuild.end, ...) is heard: '
+                      'the one-shot command, or a nova that sends no '
+                      'versioned notifications to [bus] nova_topics.'),
+    cfg.FloatOpt('fallback_poll_interval',
+                 default=5.0, min=0.1,
+                 help='Once nova\'s instance notifications are heard, each '
+                      'one has its instance read from nova\'s API at once, '
+                      'and nova is polled only after this many seconds '
+                      'without a notification (one lost, or late).'),
     cfg.BoolOpt('reset_state',
                 default=False,
                 help='An instance with a task in progress on the dead '

@@ -200,6 +200,12 @@ class Evacuator(Driver):
             instances is not carried on by an engine that was deposed
             meanwhile)."""
 
+    def observe(self, instance_id):
+        """nova announced a change of the instance ``instance_id`` (a
+        notification from the bus, so unproven: a reason to look at the
+        instance in nova now, never a result). Called from a listener's
+        thread; must return quickly. The default does nothing."""
+
 
 class StepReport(typing.NamedTuple):
     """One step of a recovery as the journal recorded it."""

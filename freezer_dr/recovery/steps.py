@@ -33,6 +33,7 @@ time; then the step fails with the last error as its reason.
 import functools
 import json
 import logging
+import threading
 import time
 
 from freezer_dr import clock
@@ -386,19 +387,34 @@ class Notify(Step):
 
     def started(self, context, started_at):
         """Tell the notifiers that announce a recovery's start (the bus
-        notifier); a failure to tell is logged, never a reason not to
-        recover."""
+        notifier), from a thread of their own: the fence does not wait for
+        a broker. A failure to tell is logged, never a reason not to
+        recover. Return the thread (join it before the recovery's end is
+        told), or None when no notifier announces starts."""
+        announcers = [(name, notifier) for name, notifier
+                      in self.notifiers.items()
+                      if type(notifier).started is not base.Notifier.started]
+        if not announcers:
+            return None
         report = report_module.starting(context.host, context.incarnation,
                                         context.reason, started_at)
-        for name, notifier in self.notifiers.items():
-            try:
-                context.check()
-                notifier.started(report)
-            except journal_api.Deposed:
-                raise
-            except Exception:
-                LOG.exception('Recovery of %s: notifier %s could not '
-                              'announce its start', context.host, name)
+
+        def announce():
+            # (No leadership check here: it is a journal write, and the
+            # fence step's writes would wait for it. An announcement is
+            # information, not an act; the journal write of the fence
+            # step, just begun, was fenced by the epoch.)
+            for name, notifier in announcers:
+                try:
+                    notifier.started(report)
+                except Exception:
+                    LOG.exception('Recovery of %s: notifier %s could not '
+                                  'announce its start', context.host, name)
+
+        thread = threading.Thread(target=announce, daemon=True,
+                                  name='announce-' + context.host[:40])
+        thread.start()
+        return thread
 
     def failure(self, context, failed_step):
         """Tell every notifier that the recovery failed at

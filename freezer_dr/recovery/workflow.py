@@ -45,6 +45,10 @@ NOTIFY = steps_module.NOTIFY
 STEPS = (FENCE, ISOLATE, EVACUATE, NOTIFY)
 #: What ``progress`` is told when a step starts.
 STARTED = journal_api.STARTED
+#: Seconds a recovery waits, before telling its end, for its start to
+#: have been told (the bus notifier gives up on a broker sooner: its
+#: ``retry``).
+ANNOUNCE_WAIT = 30.0
 
 StepResult = base.StepResult
 
@@ -167,12 +171,26 @@ class Workflow:
         context = steps_module.Context(journal, record.id, host, incarnation,
                                        reason, self._retrier, epoch, guard,
                                        heard, alarm)
+        announcing = None
         if record.created:
-            self._notify.started(context, time.time())
+            announcing = self._notify.started(context, time.time())
+        try:
+            return self._steps(context, record, host, incarnation, epoch,
+                               tell, announcing)
+        finally:
+            if announcing is not None:
+                announcing.join(ANNOUNCE_WAIT)
+
+    def _steps(self, context, record, host, incarnation, epoch, tell,
+               announcing):
+        journal = self._journal
         results = []
         recovered = True
         for step in self.steps:
             name = step.name
+            if name == NOTIFY and announcing is not None:
+                # The start is told before the end.
+                announcing.join(ANNOUNCE_WAIT)
             previous = context.step_started(
                 name, self.fence_budget if name == FENCE else None)
             if previous == journal_api.HELD:

@@ -3,9 +3,13 @@ with verification, reserved hosts, opt-in and exclusion, and no second
 evacuation when called again."""
 
 import os
+import time
 
+from oslo_config import cfg
+import oslo_messaging
 import pytest
 
+from freezer_dr import bus
 from freezer_dr.drivers import base
 from freezer_dr.drivers.nova import evacuation as nova_driver
 from freezer_dr.drivers.nova import isolation
@@ -233,3 +237,54 @@ def test_isolation_is_one_request_per_host(cloud_hosts):
         host='compute-2', binary='nova-compute')[0]
     assert service.forced_down and service.status == 'disabled'
     assert service.disabled_reason.startswith('freezer-dr: declared dead')
+
+
+def _server_polls(cloud):
+    """The polls of every changed instance in nova-api's request log."""
+    found = []
+    for name in os.listdir(cloud.log_dir):
+        if name.startswith('nova-api'):
+            with open(os.path.join(cloud.log_dir, name),
+                      errors='replace') as f:
+                found += [line for line in f if 'changes-since' in line]
+    return found
+
+
+def test_evacuated_instances_are_read_on_nova_s_notifications(cloud_hosts):
+    """nova's instance notifications reach the evacuator the way the
+    engine wires them (a NovaListener on the cloud's bus): each instance is
+    read when nova announces it, and nova is not polled while they arrive
+    (the fallback poll is set to 60 s: were the notifications not heard,
+    the instances would not be verified before it)."""
+    cloud = cloud_hosts
+    servers = cloud.boot(3, 'demo-a', hosts=['compute-3'])
+    conf = cfg.ConfigOpts()
+    conf([], project='freezer-dr-test', default_config_files=[])
+    transport = oslo_messaging.get_notification_transport(
+        conf, url=cloud.transport_url)
+    evacuator = nova_driver.NovaEvacuator(
+        session=cloud.session(harness.FREEZER_USER, 'service'),
+        region_name=harness.REGION,
+        policy=nova_policy.Policy(retry_delay=0.5, verify_timeout=50),
+        poll_interval=0.5, fallback_poll_interval=60)
+    listener = bus.NovaListener(transport, 'nova',
+                                ['versioned_notifications'],
+                                'freezer-dr-test-instances',
+                                lambda batch: None,
+                                instance_sink=evacuator.observe)
+    listener.start(wait=True)
+    try:
+        cloud.host('compute-3').kill()
+        assert _isolator(cloud).isolate('compute-3')[0] == 'done'
+        before = len(_server_polls(cloud))
+        began = time.monotonic()
+        results = evacuator.evacuate('compute-3')
+        took = time.monotonic() - began
+    finally:
+        listener.stop()
+        transport.cleanup()
+    assert sorted(r.id for r in results) == sorted(s.id for s in servers)
+    assert all(r.ok for r in results), [r for r in results if not r.ok]
+    assert took < 60, took
+    # At most the one poll made before the first notification came.
+    assert len(_server_polls(cloud)) - before <= 1

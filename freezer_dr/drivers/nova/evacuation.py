@@ -56,8 +56,11 @@ class NovaEvacuator(base.Evacuator):
 
     def __init__(self, conf=None, session=None, policy=None,
                  clock=time.monotonic, sleep=time.sleep, poll_interval=0.5,
-                 **access):
+                 fallback_poll_interval=5.0, **access):
         self._access = client.NovaAccess(conf, session, **access)
+        if conf is not None:
+            poll_interval = conf.evacuation.poll_interval
+            fallback_poll_interval = conf.evacuation.fallback_poll_interval
         if policy is None and conf is not None:
             policy = policy_module.Policy.from_conf(conf.evacuation)
         self.policy = policy or policy_module.Policy()
@@ -69,7 +72,9 @@ class NovaEvacuator(base.Evacuator):
         self._clock = clock
         self._sleep = sleep
         self._poll = poll_interval
+        self._fallback_poll = fallback_poll_interval
         self._lock = threading.Lock()
+        self._watchers = set()
         self._next_reserved = 0
 
     def validate(self):
@@ -103,7 +108,10 @@ class NovaEvacuator(base.Evacuator):
             self._enable_reserved(host, guard)
         LOG.info('Evacuating %d of the %d instances of %s (%s at a time)',
                  len(selected), len(servers), host, self.policy.concurrency)
-        watcher = watcher_module.StatusWatcher(self.nova, self._poll)
+        watcher = watcher_module.StatusWatcher(
+            self.nova, self._poll, self._fallback_poll, clock=self._clock)
+        with self._lock:
+            self._watchers.add(watcher)
         try:
             with concurrent.futures.ThreadPoolExecutor(
                     self.policy.concurrency) as pool:
@@ -111,13 +119,23 @@ class NovaEvacuator(base.Evacuator):
                     lambda s: self._one(host, s, s.id in under_way,
                                         watcher, guard), selected))
         finally:
+            with self._lock:
+                self._watchers.discard(watcher)
             watcher.stop()
         results.extend(self._result(server, True, 'not evacuated: %s' % why)
                        for server, why in left)
-        LOG.info('Evacuated %d of %d instances of %s in %.1f s',
+        LOG.info('Evacuated %d of %d instances of %s in %.1f s (%d '
+                 'instances read on nova\'s notifications, %d polls)',
                  sum(1 for r in results if r.ok and r.target_host),
-                 len(selected), host, self._clock() - began)
+                 len(selected), host, self._clock() - began, watcher.reads,
+                 watcher.polls)
         return results
+
+    def observe(self, instance_id):
+        with self._lock:
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher.poke(instance_id)
 
     def _under_way(self, host):
         """Ids of the instances whose evacuation from ``host`` nova has
