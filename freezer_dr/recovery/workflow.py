@@ -174,23 +174,18 @@ class Workflow:
         announcing = None
         if record.created:
             announcing = self._notify.started(context, time.time())
-        try:
-            return self._steps(context, record, host, incarnation, epoch,
-                               tell, announcing)
-        finally:
+
+        def announced():
+            # The start is told before the end (success or failure).
             if announcing is not None:
                 announcing.join(ANNOUNCE_WAIT)
 
-    def _steps(self, context, record, host, incarnation, epoch, tell,
-               announcing):
-        journal = self._journal
         results = []
         recovered = True
         for step in self.steps:
             name = step.name
-            if name == NOTIFY and announcing is not None:
-                # The start is told before the end.
-                announcing.join(ANNOUNCE_WAIT)
+            if name == NOTIFY:
+                announced()
             previous = context.step_started(
                 name, self.fence_budget if name == FENCE else None)
             if previous == journal_api.HELD:
@@ -218,6 +213,7 @@ class Workflow:
             tell(name, result.status)
             if result.status == journal_api.FAILED and name != NOTIFY:
                 recovered = False
+                announced()
                 self._notify.failure(context, name)
                 break
         journal.finish(record.id, journal_api.DONE if recovered

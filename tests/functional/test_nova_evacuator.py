@@ -3,7 +3,6 @@ with verification, reserved hosts, opt-in and exclusion, and no second
 evacuation when called again."""
 
 import os
-import time
 
 from oslo_config import cfg
 import oslo_messaging
@@ -229,10 +228,15 @@ def test_isolation_is_one_request_per_host(cloud_hosts):
     status, detail = isolator.isolate('compute-2')
 
     assert status == 'done', detail
-    made = _os_services_requests(cloud)[len(before):]
     service_id = isolator.service_ids('compute-2')[0]
+    # (nova-api logs a request once it has answered it.)
+    wait_for(lambda: any(service_id in line for line in
+                         _os_services_requests(cloud)[len(before):]), 10,
+             message='the PUT in nova-api\'s log')
+    made = [line for line in _os_services_requests(cloud)[len(before):]
+            if service_id in line or 'compute-2' in line]
     assert len(made) == 1, made
-    assert '"PUT ' in made[0] and service_id in made[0], made
+    assert '"PUT ' in made[0], made
     service = cloud.nova(version='2.53').services.list(
         host='compute-2', binary='nova-compute')[0]
     assert service.forced_down and service.status == 'disabled'
@@ -253,9 +257,9 @@ def _server_polls(cloud):
 def test_evacuated_instances_are_read_on_nova_s_notifications(cloud_hosts):
     """nova's instance notifications reach the evacuator the way the
     engine wires them (a NovaListener on the cloud's bus): each instance is
-    read when nova announces it, and nova is not polled while they arrive
-    (the fallback poll is set to 60 s: were the notifications not heard,
-    the instances would not be verified before it)."""
+    read when nova announces it, and nova is not polled (both poll
+    intervals are set to 60 s: were the notifications not heard, the
+    instances would not be verified before their 50 s deadline)."""
     cloud = cloud_hosts
     servers = cloud.boot(3, 'demo-a', hosts=['compute-3'])
     conf = cfg.ConfigOpts()
@@ -266,7 +270,7 @@ def test_evacuated_instances_are_read_on_nova_s_notifications(cloud_hosts):
         session=cloud.session(harness.FREEZER_USER, 'service'),
         region_name=harness.REGION,
         policy=nova_policy.Policy(retry_delay=0.5, verify_timeout=50),
-        poll_interval=0.5, fallback_poll_interval=60)
+        poll_interval=60, fallback_poll_interval=60)
     listener = bus.NovaListener(transport, 'nova',
                                 ['versioned_notifications'],
                                 'freezer-dr-test-instances',
@@ -277,14 +281,12 @@ def test_evacuated_instances_are_read_on_nova_s_notifications(cloud_hosts):
         cloud.host('compute-3').kill()
         assert _isolator(cloud).isolate('compute-3')[0] == 'done'
         before = len(_server_polls(cloud))
-        began = time.monotonic()
         results = evacuator.evacuate('compute-3')
-        took = time.monotonic() - began
     finally:
         listener.stop()
         transport.cleanup()
     assert sorted(r.id for r in results) == sorted(s.id for s in servers)
+    # (Polls every 60 s, verify_timeout 50 s: only nova's notifications
+    # can have told these instances were back.)
     assert all(r.ok for r in results), [r for r in results if not r.ok]
-    assert took < 60, took
-    # At most the one poll made before the first notification came.
-    assert len(_server_polls(cloud)) - before <= 1
+    assert len(_server_polls(cloud)) == before

@@ -28,7 +28,7 @@ class Keystone:
     ``ks.issued`` lists ``(token, issued_at, expires_at)`` (epoch
     seconds) of every token issued."""
 
-    def __init__(self, lifetime):
+    def __init__(self, lifetime, port=0):
         self.lifetime = lifetime
         self.issued = []
         self._lock = threading.Lock()
@@ -53,7 +53,7 @@ class Keystone:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', port),
                                                        Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]

@@ -76,9 +76,11 @@ class NovaAccess:
         option to fix when either cannot be done. Return warnings: keystone
         or nova unreachable now is no configuration error (the engine
         starts, and its steps retry)."""
+        # (Renewed from now on, even if keystone cannot be reached yet:
+        # the keeper tries again until it can.)
+        TokenKeeper.for_session(self.session).start()
         try:
             self.session.get_token()
-            TokenKeeper.for_session(self.session).start()
         except UNREACHABLE as exc:
             return ['[nova]: keystone cannot be reached now (%s: %s); the '
                     'credentials are checked at the first recovery'
@@ -162,8 +164,10 @@ class TokenKeeper:
         self._clock = clock
         self._stop = threading.Event()
         self._thread = None
-        #: Tokens this keeper fetched (renewals).
+        #: Tokens this keeper fetched (renewals), and failed attempts in
+        #: a row.
         self.renewals = 0
+        self.failures = 0
 
     @classmethod
     def for_session(cls, session):
@@ -187,38 +191,49 @@ class TokenKeeper:
 
     def stop(self):
         self._stop.set()
+        with self._lock:
+            if self._keepers.get(id(self._session)) is self:
+                del self._keepers[id(self._session)]
 
     def due_in(self, access):
         """Seconds until ``access`` (an AccessInfo) is to be renewed."""
         expires = access.expires.timestamp()
         issued = access.issued.timestamp() if access.issued else \
             self._clock()
+        lifetime = expires - issued
         margin = getattr(self._session.auth, 'MIN_TOKEN_LIFE_SECONDS', 0) \
-            + min(self.MAX_MARGIN, max(self.MIN_MARGIN,
-                                       (expires - issued) / 10.0))
+            + min(self.MAX_MARGIN, max(self.MIN_MARGIN, lifetime / 10.0))
+        # (A token shorter than keystoneauth's own threshold: halfway.)
+        margin = min(margin, lifetime / 2.0)
         return expires - margin - self._clock()
 
     def _run(self):
         auth = self._session.auth
-        failures = 0
         while not self._stop.is_set():
             try:
                 wait = self.due_in(auth.get_access(self._session))
                 if wait > 0:
                     self._stop.wait(wait)
                     continue
-                # A new token replaces the old one at once: no request
-                # ever finds none.
-                auth.auth_ref = auth.get_auth_ref(self._session)
+                old = auth.get_access(self._session)
+                fresh = auth.get_auth_ref(self._session)
+                # The new token replaces the old one at once: no request
+                # ever finds none (under keystoneauth's own lock).
+                with getattr(auth, '_lock', None) or threading.Lock():
+                    auth.auth_ref = fresh
                 self.renewals += 1
-                if failures:
+                if self.failures:
                     LOG.info('The nova token was renewed after %d failed '
-                             'attempts', failures)
-                failures = 0
+                             'attempts', self.failures)
+                self.failures = 0
+                if fresh.expires <= old.expires or self.due_in(fresh) <= 0:
+                    # (A credential that cannot give a later expiry:
+                    # never more often than RETRY.)
+                    self._stop.wait(self.RETRY)
             except Exception as exc:
-                failures += 1
-                if failures == 1 or failures % 60 == 0:
+                self.failures += 1
+                if self.failures == 1 or self.failures % 60 == 0:
                     LOG.warning('The nova token could not be renewed '
-                                '(%d attempts so far): %s: %s', failures,
-                                type(exc).__name__, exc)
+                                '(%d attempts so far): %s: %s',
+                                self.failures, type(exc).__name__, exc)
                 self._stop.wait(self.RETRY)

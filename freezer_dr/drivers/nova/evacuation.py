@@ -109,7 +109,8 @@ class NovaEvacuator(base.Evacuator):
         LOG.info('Evacuating %d of the %d instances of %s (%s at a time)',
                  len(selected), len(servers), host, self.policy.concurrency)
         watcher = watcher_module.StatusWatcher(
-            self.nova, self._poll, self._fallback_poll, clock=self._clock)
+            self.nova, self._poll, self._fallback_poll,
+            ids={s.id for s in selected}, clock=self._clock)
         with self._lock:
             self._watchers.add(watcher)
         try:

@@ -63,6 +63,12 @@ class NovaIsolator(base.Isolator):
         if not warnings:
             try:
                 self._list()
+            except (nova_exceptions.Unauthorized,
+                    nova_exceptions.Forbidden) as exc:
+                raise base.ConfigurationError(
+                    '[nova] username', 'may not list nova\'s services (%s): '
+                    'isolating a host needs nova\'s admin role' % exc
+                ) from None
             except Exception as exc:    # not a configuration error
                 warnings.append('[nova]: nova\'s services could not be '
                                 'listed now (%s: %s)' % (

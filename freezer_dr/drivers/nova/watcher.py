@@ -16,15 +16,21 @@ nova says when an evacuated instance is back: its versioned notifications
 (``instance.rebuild.end``, ``.error``, ``instance.power_off.end``; see
 :data:`freezer_dr.bus.INSTANCE_EVENT_TYPES`) reach the engine, which tells
 the evacuator (:meth:`StatusWatcher.poke`). A notification is only a
-reason to look: the instance is read from nova's API at once (one
-``GET /servers/{id}``; a few at a time, or one listing when many are told
-together), never believed from the bus.
+reason to look: the instance it names, if it is one being evacuated, is
+read from nova's API (``GET /servers/{id}``), at most once every
+:data:`StatusWatcher.SETTLE_INTERVAL` seconds whatever the bus says;
+never believed from the bus.
+
+nova (34) publishes ``instance.rebuild.end`` of an evacuation before its
+resource tracker gives the instance its new host, and nothing after: an
+instance read back (no task) but still on the dead host is read again every
+``SETTLE_INTERVAL``, ``SETTLE_READS`` times at most.
 
 The poll of every changed instance (one ``GET
-/servers/detail?changes-since=...`` for all of them) is the fallback: every
-``interval`` until a notification is heard, then only after
-``fallback_interval`` without one (a lost notification, a nova that sends
-none)."""
+/servers/detail?changes-since=...``) is the fallback: every ``interval``
+while no notification about these instances is heard, then every
+``fallback_interval`` (a lost notification, a nova that sends none).
+"""
 
 import datetime
 import threading
@@ -57,41 +63,43 @@ class Verification(typing.NamedTuple):
 class StatusWatcher:
     """Reads nova for the instances being verified, while callers wait.
 
-    :param interval: seconds between polls while no notification is heard.
-    :param fallback_interval: seconds without a notification after which
-        a poll is made once notifications are heard (None: ``interval``).
+    :param interval: seconds between polls while no notification about
+        these instances is heard.
+    :param fallback_interval: seconds between polls once one is (None:
+        ``interval``).
+    :param ids: the instances being evacuated: notifications about any
+        other are ignored (None: any).
     """
 
-    #: More instances told at once than this: one listing, not one read
-    #: each.
-    MAX_READS = 4
-    #: An instance read on a notification, back but still on the dead
-    #: host, is read again after this many seconds ...
+    #: An instance is read at most once in this many seconds; one back
+    #: but still on the dead host is read again after as long ...
     SETTLE_INTERVAL = 0.25
     #: ... this many times at most.
     SETTLE_READS = 20
-    #: Instances told of before they are waited for, kept at most.
-    MAX_EARLY = 10000
+    #: More instances to read at once than this: one listing instead (no
+    #: more often than ``interval``).
+    MAX_READS = 4
 
-    def __init__(self, nova, interval, fallback_interval=None,
+    def __init__(self, nova, interval, fallback_interval=None, ids=None,
                  clock=None):
         self._nova = nova
         self._interval = interval
         self._fallback = fallback_interval or interval
+        self._ids = None if ids is None else frozenset(ids)
         self._now = clock or time.monotonic
         self._since = (datetime.datetime.now(datetime.timezone.utc)
                        - datetime.timedelta(minutes=5)).strftime(
                            '%Y-%m-%dT%H:%M:%SZ')
-        self._seen = {}
-        self._waited = {}       # instance -> (its dead host, expected)
-        self._again = {}        # instance -> (when to read again, reads)
-        self._told = set()      # of those, told by a notification
+        self._seen = {}         # instance -> (read number, server)
+        self._waited = {}       # instance -> its dead host
+        self._told = set()      # instances to read (told, or settling)
         self._early = set()     # told before anybody waited for them
-        self._heard_at = None   # when the last notification was told
-        # The first poll after ``interval``, unless told first.
-        self._next_poll = self._now() + interval
-        self._started = 0       # reads started
-        self._generation = 0    # reads finished (in the same order)
+        self._last_read = {}    # instance -> when it was last read
+        self._settling = {}     # instance -> reads again so far
+        self._heard = False     # a notification about ours was heard
+        self._last_poll = self._now()
+        self._started = 0       # reads started (numbered from 1)
+        self._generation = 0    # reads finished
         self._error = None
         self._cond = threading.Condition()
         self._stopped = False
@@ -101,107 +109,116 @@ class StatusWatcher:
         self.reads = 0
 
     def poke(self, server_id):
-        """nova announced a change of ``server_id``: read it now, if it is
-        being waited for (otherwise nothing)."""
+        """nova announced a change of ``server_id``: read it soon, if it
+        is one of these instances (otherwise nothing)."""
         with self._cond:
-            # (Notifications are heard, whichever instance they name.)
-            self._heard_at = self._now()
+            if self._ids is not None and server_id not in self._ids:
+                return
+            self._heard = True
             if server_id not in self._waited:
                 # nova may announce an instance before its evacuate
                 # request has returned to us: kept until it is waited for.
-                if len(self._early) < self.MAX_EARLY:
+                if self._ids is not None or len(self._early) < 10000:
                     self._early.add(server_id)
                 return
             self._told.add(server_id)
             self._cond.notify_all()
 
-    def _due(self):
-        """Seconds until the next read: a fallback poll, or an instance
-        read again (cond held)."""
-        if self._heard_at is None:
-            due = self._next_poll
-        else:
-            due = max(self._next_poll, self._heard_at + self._fallback)
-        if self._again:
-            due = min(due, min(when for when, _ in self._again.values()))
-        return due - self._now()
+    # --- the reading thread ---
 
-    def _settling(self, servers):
-        """Instances just read on a notification that nova has not
-        finished moving: read again soon (cond held).
+    def _poll_at(self):
+        return self._last_poll + (self._fallback if self._heard
+                                  else self._interval)
 
-        nova (34) publishes ``instance.rebuild.end`` of an evacuation
-        before its resource tracker gives the instance its new host
-        (``finish_evacuation``), and publishes nothing after that: read
-        right after the notification, the instance is back (no task)
-        but still on the dead host. It is read again every
-        :data:`SETTLE_INTERVAL` seconds, :data:`SETTLE_READS` times at
-        most (then the fallback poll sees it)."""
-        now = self._now()
-        for server in servers:
-            waited = self._waited.get(server.id)
-            if waited is None:
-                continue
-            dead_host, _ = waited
-            if task_of(server) or server.status == 'ERROR' or \
-                    host_of(server) != dead_host:
-                self._again.pop(server.id, None)
-                continue
-            _, reads = self._again.get(server.id, (None, 0))
-            if reads < self.SETTLE_READS:
-                self._again[server.id] = (now + self.SETTLE_INTERVAL,
-                                          reads + 1)
-            else:
-                self._again.pop(server.id, None)
+    def _ready(self, now):
+        """Instances that may be read now (cond held)."""
+        return {i for i in self._told if i in self._waited and
+                self._last_read.get(i, -1e18) + self.SETTLE_INTERVAL <= now}
+
+    def _next(self, now):
+        """Seconds until something is due (cond held)."""
+        due = self._poll_at()
+        for server_id in self._told:
+            if server_id in self._waited:
+                due = min(due, self._last_read.get(server_id, -1e18)
+                          + self.SETTLE_INTERVAL)
+        return due - now
 
     def _run(self):
         while True:
             with self._cond:
-                while not self._stopped and not self._told and \
-                        self._due() > 0:
-                    self._cond.wait(self._due())
-                if self._stopped:
-                    return
-                told, self._told = self._told, set()
-                now = self._now()
-                for server_id, (when, _) in list(self._again.items()):
-                    if when <= now and server_id in self._waited:
-                        told.add(server_id)
-                    elif server_id not in self._waited:
-                        del self._again[server_id]
+                while True:
+                    if self._stopped:
+                        return
+                    now = self._now()
+                    self._told &= set(self._waited)
+                    ready = self._ready(now)
+                    poll = now >= self._poll_at() or (
+                        len(ready) > self.MAX_READS and
+                        now >= self._last_poll + self._interval)
+                    if poll or ready:
+                        break
+                    self._cond.wait(max(self._next(now), 0.001))
+                if poll:
+                    ready = set()
+                    self._last_poll = now
+                    self._told.clear()
+                else:
+                    ready = set(sorted(ready)[:self.MAX_READS])
+                    self._told -= ready
+                    for server_id in ready:
+                        self._last_read[server_id] = now
                 self._started += 1
-            servers, error = self._read(told)
+                number = self._started
+            servers, error = self._read(ready)
             with self._cond:
-                if told:
-                    self._settling(servers)
                 for server in servers:
-                    self._seen[server.id] = server
+                    self._seen[server.id] = (number, server)
+                if ready:
+                    self._settle(ready, servers)
                 self._error = error
                 self._generation += 1
                 self._cond.notify_all()
 
-    def _read(self, told):
-        """The instances told of (or every changed one): ``(servers,
+    def _read(self, ids):
+        """Those instances (none: every changed one): ``(servers,
         error)``."""
         try:
-            if told and len(told) <= self.MAX_READS:
-                self.reads += len(told)
-                servers = []
-                for server_id in told:
-                    try:
-                        servers.append(self._nova.servers.get(server_id))
-                    except nova_exceptions.NotFound:
-                        continue
-                return servers, None
-            self.polls += 1
-            with self._cond:
-                self._next_poll = self._now() + self._interval
-            return self._nova.servers.list(search_opts={
-                'all_tenants': True, 'changes-since': self._since}), None
+            if not ids:
+                self.polls += 1
+                return self._nova.servers.list(search_opts={
+                    'all_tenants': True, 'changes-since': self._since}), None
+            servers = []
+            for server_id in sorted(ids):
+                self.reads += 1
+                try:
+                    servers.append(self._nova.servers.get(server_id))
+                except nova_exceptions.NotFound:
+                    continue
+            return servers, None
         except Exception as exc:    # nova briefly unreachable
-            with self._cond:
-                self._next_poll = self._now() + self._interval
             return [], exc
+
+    def _settle(self, ids, servers):
+        """Of the instances just read, those back but still on the dead
+        host (or not read: gone, or nova failed) are read again after
+        ``SETTLE_INTERVAL``, ``SETTLE_READS`` times at most (cond held)."""
+        found = {server.id: server for server in servers}
+        for server_id in ids:
+            server = found.get(server_id)
+            if server is not None and (
+                    task_of(server) or server.status == 'ERROR' or
+                    host_of(server) != self._waited.get(server_id)):
+                self._settling.pop(server_id, None)
+                continue
+            reads = self._settling.get(server_id, 0) + 1
+            if reads > self.SETTLE_READS:
+                self._settling.pop(server_id, None)
+                continue
+            self._settling[server_id] = reads
+            self._told.add(server_id)
+
+    # --- callers ---
 
     def stop(self):
         with self._cond:
@@ -213,35 +230,38 @@ class StatusWatcher:
     def wait(self, server_id, host, expected, deadline, clock):
         """Until the instance is ``expected`` on a host other than
         ``host``, in ERROR, or ``deadline`` passes: a
-        :class:`Verification`."""
+        :class:`Verification`. Only what a read started after this call
+        says counts (an older one may show the state before the
+        evacuation just requested)."""
         with self._cond:
-            self._waited[server_id] = (host, expected)
+            self._waited[server_id] = host
             if server_id in self._early:
                 self._early.discard(server_id)
                 self._told.add(server_id)
-                self._cond.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run,
                                                 daemon=True)
                 self._thread.start()
+            self._cond.notify_all()
             try:
                 return self._wait(server_id, host, expected, deadline,
                                   clock)
             finally:
                 self._waited.pop(server_id, None)
-                self._again.pop(server_id, None)
+                self._settling.pop(server_id, None)
+                self._told.discard(server_id)
 
     def _wait(self, server_id, host, expected, deadline, clock):
         """(cond held)"""
-        # Only a read started after this call sees the evacuation
-        # just requested (an older one may show the state before).
-        need = self._started + 1
+        first = self._started + 1
+        need = first
         while True:
-            self._cond.wait_for(
-                lambda n=need: self._generation >= n,
-                max(0.0, deadline - clock()))
+            self._cond.wait_for(lambda n=need: self._generation >= n,
+                                max(0.0, deadline - clock()))
             need = self._generation + 1
-            current = self._seen.get(server_id)
+            number, current = self._seen.get(server_id, (0, None))
+            if number < first:
+                current = None
             if current is not None:
                 where = host_of(current)
                 task = task_of(current)
@@ -255,14 +275,13 @@ class StatusWatcher:
                     del self._seen[server_id]
                     return Verification(
                         False, 'ERROR after evacuation: %s' % (
-                            fault.get('message') or
-                            'no fault recorded'))
+                            fault.get('message') or 'no fault recorded'))
             if clock() > deadline:
                 state = ('%s on %s (task %s)' % (
                     current.status, host_of(current),
                     task_of(current)) if current is not None
                     else 'never seen changing')
                 if self._error is not None:
-                    state += '; last poll failed: %s' % self._error
+                    state += '; last read failed: %s' % self._error
                 return Verification(False, 'timed out: %s' % state,
                                     timed_out=True)
