@@ -48,6 +48,9 @@ _STATUS_INTERVAL = 0.1
 # A worker that has not reported for this long is hung: it is killed (and
 # so restarted).
 _HUNG_AFTER = 10.0
+# A worker has this long from its start to its first report (imports and
+# a first connection take seconds on a busy control plane).
+_START_WITHIN = 60.0
 
 
 def _worker_main(conn, parent, clock_offset, args):
@@ -121,6 +124,11 @@ def config_args(conf):
 class _Status:
     def __init__(self):
         self.reported = time.monotonic()
+        #: When it first reported (None: not yet).
+        self.first_report = None
+        #: Its receiver is handing events to the engine, which is behind:
+        #: the worker waits on its pipe, it is not hung.
+        self.delivering = False
         self.last_canary = None
         self.connected = False
         self.received = 0
@@ -176,6 +184,8 @@ class HeartbeatWorkers:
         self._processes[number] = process
         self._started[number] = time.monotonic()
         self._status[number].reported = time.monotonic()
+        self._status[number].first_report = None
+        self._status[number].delivering = False
         threading.Thread(target=self._receive,
                          args=(number, process, receiving),
                          name='heartbeat-worker-%d-receiver' % number,
@@ -190,16 +200,23 @@ class HeartbeatWorkers:
             except (EOFError, OSError):
                 break
             if message[0] == 'events':
+                status.delivering = True
                 try:
                     self._deliver(message[1])
                 except Exception:
                     LOG.exception('Dropped %d events: the engine refused '
                                   'them', len(message[1]))
+                finally:
+                    status.delivering = False
+                # (Events prove the worker alive as well as a report.)
+                status.reported = time.monotonic()
             else:
                 (_, status.last_canary, status.connected, status.received,
                  status.undecodable, status.malformed,
                  status.refused) = message
                 status.reported = time.monotonic()
+                if status.first_report is None:
+                    status.first_report = status.reported
         conn.close()
         process.join(1)
         if self._stopping.is_set() or process.exitcode == -signal.SIGTERM:
@@ -225,27 +242,35 @@ class HeartbeatWorkers:
 
     def _supervise(self):
         while not self._stopping.wait(1.0):
-            now = time.monotonic()
-            freshest = self.seconds_since_canary()
-            for number, status in enumerate(self._status):
-                process = self._processes[number]
-                if process is None or not process.is_alive():
-                    continue
-                if now - status.reported > _HUNG_AFTER:
-                    LOG.error('Heartbeat worker %d (pid %d) has not reported '
-                              'for %.0f s: killing it', number, process.pid,
-                              _HUNG_AFTER)
-                    process.kill()
-                elif freshest is not None and freshest < _HUNG_AFTER / 2 \
-                        and now - max(status.last_canary or 0.0,
-                                      self._started[number]) > _HUNG_AFTER:
-                    # It reports, but its consumer hears nothing while
-                    # another does: the messages it holds (its prefetch)
-                    # go back to the queue when it is gone.
-                    LOG.error('Heartbeat worker %d (pid %d) has heard no '
-                              'canary for %.0f s while the others do: '
-                              'killing it', number, process.pid, _HUNG_AFTER)
-                    process.kill()
+            self._check(time.monotonic())
+
+    def _check(self, now):
+        """One pass of the supervision: kill the workers that are hung."""
+        freshest = self.seconds_since_canary()
+        for number, status in enumerate(self._status):
+            process = self._processes[number]
+            if process is None or not process.is_alive():
+                continue
+            if status.delivering:
+                continue    # the engine is behind, not the worker
+            limit = _HUNG_AFTER if status.first_report is not None \
+                else _START_WITHIN
+            if now - status.reported > limit:
+                LOG.error('Heartbeat worker %d (pid %d) has not reported '
+                          'for %.0f s: killing it', number, process.pid,
+                          limit)
+                process.kill()
+            elif freshest is not None and freshest < _HUNG_AFTER / 2 \
+                    and status.first_report is not None \
+                    and now - max(status.last_canary or 0.0,
+                                  status.first_report) > _HUNG_AFTER:
+                # It reports, but its consumer hears nothing while
+                # another does: the messages it holds (its prefetch)
+                # go back to the queue when it is gone.
+                LOG.error('Heartbeat worker %d (pid %d) has heard no '
+                          'canary for %.0f s while the others do: '
+                          'killing it', number, process.pid, _HUNG_AFTER)
+                process.kill()
 
     def seconds_since_canary(self):
         """Seconds since a worker last heard the canary (the freshest of
