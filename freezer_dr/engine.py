@@ -29,12 +29,14 @@ run on the engine thread, given the engine, before the events of the same
 pass.
 """
 
+import collections
 import concurrent.futures
 import heapq
 import itertools
 import json
 import logging
 import queue
+import threading
 import time
 
 from freezer_dr import bus
@@ -203,6 +205,69 @@ SNAPSHOT_INTERVAL = 1.0
 #: Seconds after start by which the first canary must have come back, or
 #: the engine is deaf.
 FIRST_CANARY_WITHIN = 10.0
+#: Seconds between two wake-ups of the starvation probe.
+PROBE_INTERVAL = 0.05
+#: A wake-up of the probe this much later than it asked: the engine's
+#: process could not run meanwhile (a stall).
+STALL_AFTER = 0.25
+#: Seconds between two log lines about late canaries the engine's own
+#: starvation explained.
+STARVED_REPORT_INTERVAL = 60.0
+
+
+class StarvationProbe:
+    """Whether the engine's own process can run: a thread asks to wake
+    every ``interval`` seconds; a wake-up ``stall_after`` seconds late or
+    more is a stall of the process (starved of CPU by a busy machine, or
+    of the interpreter lock), ``(due, woke)`` on ``clock`` (monotonic).
+    The engine thread takes them (:meth:`take`) with, while the probe is
+    overdue, the stall under way so far: after a stall, the engine thread
+    may run before the probe does."""
+
+    def __init__(self, interval=PROBE_INTERVAL, stall_after=STALL_AFTER,
+                 clock=time.monotonic):
+        self.clock = clock
+        self._interval = interval
+        self._stall_after = stall_after
+        self._stalls = collections.deque()
+        self._due = None
+        self._stop = threading.Event()
+        #: Whether something wakes it (its thread, or a test).
+        self.watching = False
+
+    def start(self):
+        self._due = self.clock() + self._interval
+        self.watching = True
+        threading.Thread(target=self._run, name='starvation-probe',
+                         daemon=True).start()
+
+    def stop(self):
+        self._stop.set()
+
+    def _run(self):
+        while not self._stop.wait(max(self._due - self.clock(), 0.0)):
+            self.woke(self.clock())
+
+    def woke(self, now):
+        """The probe woke at ``now`` (its thread, or a test)."""
+        if self._due is not None and now - self._due >= self._stall_after:
+            self._stalls.append((self._due, now))
+        self._due = now + self._interval
+        self.watching = True
+
+    def take(self, now=None):
+        """The stalls measured since the last call, oldest first; the
+        one under way, so far, last."""
+        found = []
+        stalls = self._stalls
+        while stalls:
+            found.append(stalls.popleft())
+        due = self._due
+        if self.watching and due is not None:
+            now = self.clock() if now is None else now
+            if now - due >= self._stall_after:
+                found.append((due, now))
+        return found
 
 
 class Engine:
@@ -212,7 +277,7 @@ class Engine:
                  sources=(), decisions_file=None, tick_interval=0.1,
                  stats_interval=60.0, clock=clock_module.now,
                  leadership=None, metrics=None, name=None,
-                 first_canary_within=None):
+                 first_canary_within=None, probe=None):
         """
         :param mailbox: the :class:`Mailbox` the consumers and the runner
             were given.
@@ -230,6 +295,12 @@ class Engine:
         :param first_canary_within: seconds after this is made by which
             the first canary must have come back, or the engine is deaf (one
             that never reached its broker); None: no limit.
+        :param probe: the :class:`StarvationProbe` telling when the
+            engine's own process could not run (None: one of its own,
+            started by :meth:`run`). The canary's silence does not count
+            that time, and neither does any host's (the core's
+            ``starved``): a late canary the engine's own starvation
+            explains is not a lost bus.
         """
         self.core = liveness_core.LivenessCore(settings)
         self._metrics = metrics
@@ -242,8 +313,12 @@ class Engine:
         self.ask_nova = None
         self._shares_hosts = hasattr(leadership, 'known')
         self._known_version = None
+        self._probe = probe if probe is not None else StarvationProbe()
         self._hearing = bus.Hearing(hearing, deaf_after,
-                                    first_within=first_canary_within)
+                                    first_within=first_canary_within,
+                                    clock=self._probe.clock)
+        self._excused_reported = 0
+        self._next_starved_report = float('-inf')
         self._sources = tuple(sources)
         self._tick = tick_interval
         self._stats_interval = stats_interval
@@ -283,6 +358,8 @@ class Engine:
         """Run until the ``stop`` event is set."""
         next_stats = time.monotonic() + self._stats_interval
         next_snapshot = time.monotonic()
+        if not self._probe.watching:
+            self._probe.start()
         while not stop.is_set():
             self.run_once(self._tick)
             now = time.monotonic()
@@ -292,6 +369,7 @@ class Engine:
             if self._metrics is not None and now >= next_snapshot:
                 next_snapshot = now + SNAPSHOT_INTERVAL
                 self._metrics.publish(self.snapshot())
+        self._probe.stop()
         self.close()
 
     def _counts(self):
@@ -443,14 +521,45 @@ class Engine:
                  'heard' if self.core.bus_connected else 'DEAF',
                  len(waiting), ' (%s)' % ', '.join(waiting) if waiting
                  else '')
+        if self.core.starved_count:
+            LOG.info('Engine: its process was starved %d times (%.1f s in '
+                     'all), which explained %d late canaries (not taken for '
+                     'a lost bus)', self.core.starved_count,
+                     self.core.starved_seconds, self._hearing.excused)
 
     def _check_hearing(self):
-        connected = self._hearing.change()
+        hearing = self._hearing
+        stalls = self._probe.take()
+        if stalls:
+            # (On the core's clock: the engine's, not the probe's.)
+            offset = self._clock() - self._probe.clock()
+            for start, end in stalls:
+                told = hearing.stalled(start, end)
+                if told is not None:
+                    self._carry_out(self.core.starved(
+                        told[0] + offset, told[1] + offset, self._horizon))
+        connected = hearing.change()
+        if hearing.excused != self._excused_reported:
+            self._report_excused()
         if connected is None:
             return
         now = self._clock()
         heapq.heappush(self._pending, (now, next(self._order),
                                        events.BusStatus(now, connected)))
+
+    def _report_excused(self):
+        now = self._probe.clock()
+        if now < self._next_starved_report:
+            return
+        self._next_starved_report = now + STARVED_REPORT_INTERVAL
+        LOG.warning('The canary came back late %d times (%d since the last '
+                    'report), and each time the engine\'s own process had '
+                    'been starved of CPU as long: not taken for a lost bus '
+                    '(hosts are given the time the engine could not run, '
+                    'not [liveness] bus_recovery_grace)',
+                    self._hearing.excused,
+                    self._hearing.excused - self._excused_reported)
+        self._excused_reported = self._hearing.excused
 
     def _carry_out(self, decided):
         for action in decided:

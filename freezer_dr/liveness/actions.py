@@ -36,6 +36,9 @@ UNHEARD = 'unheard'
 ASK_NOVA = 'ask_nova'
 BUS_DOWN = 'bus_down'
 BUS_UP = 'bus_up'
+#: The engine itself could not run for a while (its process starved of
+#: CPU, measured by the engine): that time counts as no host's silence.
+STARVED = 'starved'
 STATE = 'state'
 IGNORED_PROGRESS = 'ignored_progress'
 

@@ -27,6 +27,7 @@ lazily (one heap entry per host, re-pushed only when it falls due while the
 host kept heartbeating), so following 50,000 hosts costs no scan.
 """
 
+import bisect
 import heapq
 import itertools
 
@@ -63,6 +64,13 @@ UNHEARD = 'unknown'
 # agent, not a stale heartbeat.
 AGENT_RESTART_SEQUENCE = 2
 
+# Seconds for which the core remembers when the engine was starved (a
+# host's silence is never that long without a decision about it).
+STARVED_MEMORY = 3600.0
+# Stalls of the engine this close (seconds) are one: the engine tells a
+# stall while it lasts, then again once over.
+STARVED_JOIN = 0.01
+
 
 class _Host:
     """What the core knows of one host."""
@@ -70,7 +78,8 @@ class _Host:
     __slots__ = ('name', 'state', 'boot_id', 'sequence', 'last_heard',
                  'deadline', 'scheduled', 'history', 'suspect_since',
                  'nova_down', 'skip_interval', 'noted', 'maintenance_by',
-                 'declared', 'expected_since', 'nova_state', 'unheard')
+                 'declared', 'expected_since', 'nova_state', 'unheard',
+                 'counted_from', 'extended')
 
     def __init__(self, name):
         self.name = name
@@ -103,6 +112,11 @@ class _Host:
         # Suspect without ever being heard since the engine started: only
         # nova's word may have it declared dead.
         self.unheard = False
+        # The engine's starvation after counted_from does not count as
+        # silence: ``extended`` seconds of it were added to the live timer
+        # (the deadline while UP, the grace while SUSPECT).
+        self.counted_from = None
+        self.extended = 0.0
 
 
 class LivenessCore:
@@ -132,6 +146,16 @@ class LivenessCore:
         self._grace = settings.corroboration_grace
         self._grace_evidence = 'grace' in settings.corroboration
         self._nova_evidence = 'nova' in settings.corroboration
+        # When the engine itself could not run (see starved): intervals
+        # in time order, merged, with the running total of their lengths
+        # (_stall_total[i]: the intervals before the i-th).
+        self._stall_starts = []
+        self._stall_ends = []
+        self._stall_total = [0.0]
+        #: Times the engine reported itself starved, and for how long in
+        #: all (seconds).
+        self.starved_count = 0
+        self.starved_seconds = 0.0
 
     # --- public interface --------------------------------------------------
 
@@ -223,6 +247,45 @@ class LivenessCore:
             h.declared = boot_id
         return self.recovery_step(host, trigger, now)
 
+    def starved(self, start, end, now):
+        """The engine itself could not run from ``start`` to ``end`` (its
+        own process starved of CPU, as the engine measured it: nothing
+        heard on the bus says so). That time counts as no host's silence:
+        each live timer (an up host's deadline, a suspect's grace) moves on
+        by the part of it within the host's silence, when it falls due;
+        and no heartbeat interval spanning it is learned. Return the
+        ``starved`` decision, for a new stall; a stall told again, longer
+        (or one within STARVED_JOIN of the last), is the same one and
+        decides nothing more."""
+        self._at(now)
+        if not end > start:
+            return []
+        starts, ends, total = self._stall_starts, self._stall_ends, \
+            self._stall_total
+        if ends and start <= ends[-1] + STARVED_JOIN:
+            added = end - ends[-1]
+            if added <= 0.0:
+                return []
+            ends[-1] = end
+            total[-1] += added
+            self.starved_seconds += added
+            return []
+        starts.append(start)
+        ends.append(end)
+        total.append(total[-1] + end - start)
+        if ends[0] < now - STARVED_MEMORY:
+            keep = bisect.bisect_left(ends, now - STARVED_MEMORY)
+            del starts[:keep], ends[:keep]
+            base = total[keep]
+            total[:] = [t - base for t in total[keep:]]
+        self.starved_count += 1
+        self.starved_seconds += end - start
+        return [self._action(
+            act.STARVED, None, 'the engine itself could not run for %.2f s '
+            '(its process was starved of CPU; the bus was not lost): that '
+            'time counts as no host\'s silence' % (end - start),
+            seconds=round(end - start, 6), since=round(start, 6))]
+
     def state_of(self, host):
         h = self._hosts.get(host)
         return h.state if h is not None else None
@@ -291,6 +354,38 @@ class LivenessCore:
     def _at(self, now):
         if now > self._now:
             self._now = now
+
+    def _stalled(self, since, until):
+        """Seconds of the engine's starvation between ``since`` and
+        ``until``."""
+        starts = self._stall_starts
+        if not starts or since is None or not until > since:
+            return 0.0
+        ends = self._stall_ends
+        first = bisect.bisect_right(ends, since)
+        last = bisect.bisect_left(starts, until)
+        if first >= last:
+            return 0.0
+        total = self._stall_total[last] - self._stall_total[first]
+        total -= max(since - starts[first], 0.0)
+        total -= max(ends[last - 1] - until, 0.0)
+        return max(total, 0.0)
+
+    def _starved_extra(self, h, due):
+        """Seconds of the engine's starvation within ``h``'s silence (from
+        its ``counted_from`` to ``due``) not added to its timer yet; noted
+        as added."""
+        if not self._stall_starts:
+            return 0.0
+        extra = self._stalled(h.counted_from, due) - h.extended
+        if extra <= 1e-9:
+            return 0.0
+        h.extended += extra
+        return extra
+
+    def _count_from(self, h, now):
+        h.counted_from = now
+        h.extended = 0.0
 
     def _move(self, h, trigger):
         before = h.state
@@ -370,8 +465,15 @@ class LivenessCore:
             return
         if not self._bus_up:
             return                  # deaf: bus_up reschedules every host
+        extra = self._starved_extra(h, due)
+        if extra:
+            # (The engine could not run for part of this silence.)
+            h.deadline += extra
+            self._schedule(h, h.deadline)
+            return
         self._transition(h, 'heartbeat_overdue')
         h.suspect_since = due
+        self._count_from(h, due)
         silence = due - h.last_heard
         decided.append(self._action(
             act.SUSPECT, h.name,
@@ -387,6 +489,12 @@ class LivenessCore:
 
     def _on_grace(self, h, due, decided):
         if h.state == st.SUSPECT and self._bus_up:
+            extra = self._starved_extra(h, due)
+            if extra:
+                # (The engine could not run for part of the grace.)
+                h.suspect_since += extra
+                self._schedule(h, due + extra, _GRACE)
+                return
             evidence = self._evidence(h, due)
             if evidence is not None:
                 self._try_declare(h, due, evidence, decided)
@@ -491,6 +599,7 @@ class LivenessCore:
         for name in held:
             h = self._hosts[name]
             h.suspect_since = now
+            self._count_from(h, now)
             self._schedule(h, now + self._detector.allowed_silence(h.history)
                            + self._grace, _GRACE)
 
@@ -543,7 +652,10 @@ class LivenessCore:
                 # not the agent (whose next ones would all look stale).
                 self.jumps_refused += 1
                 return _NOTHING
-            if h.skip_interval:
+            if h.skip_interval or (self._stall_starts and self._stalled(
+                    h.last_heard, now)):
+                # (An interval across an outage or a starvation of ours
+                # says nothing of the host's pace.)
                 h.skip_interval = False
                 deadline = now + self._detector.allowed_silence(h.history)
             else:
@@ -551,6 +663,7 @@ class LivenessCore:
                     h.history, now - h.last_heard)
             silence = now - h.last_heard
             h.last_heard = now
+            self._count_from(h, now)
             h.sequence = ev.sequence
             h.deadline = deadline
             if state == st.SUSPECT:
@@ -582,6 +695,7 @@ class LivenessCore:
             h.history = self._detector.new_history()
         h.skip_interval = False
         h.deadline = now + self._detector.allowed_silence(h.history)
+        self._count_from(h, now)
         self._schedule(h, h.deadline)
         return self._action(act.UP, h.name, 'first heartbeat (boot %s)'
                             % ev.boot_id, boot_id=ev.boot_id)
@@ -655,6 +769,7 @@ class LivenessCore:
             h.unheard = True
             h.noted = False
             h.suspect_since = now
+            self._count_from(h, now)
             if h.history is None:
                 h.history = self._detector.new_history()
             decided.append(self._action(
@@ -773,10 +888,12 @@ class LivenessCore:
             if h.last_heard is None:
                 # Suspect without ever being heard: nova's word, not
                 # silence, decides; it is looked at again after a grace.
+                self._count_from(h, now)
                 self._schedule(h, now + self._grace + extra, _GRACE)
                 continue
             h.skip_interval = True
             h.deadline = now + extra + allowed_silence(h.history)
+            self._count_from(h, now)
             if h.state == st.SUSPECT:
                 self._transition(h, 'bus_recovered')
                 decided.append(self._action(
