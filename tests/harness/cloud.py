@@ -986,6 +986,27 @@ class Cloud:
             for s in nova.services.list(host=host.name,
                                         binary='nova-compute')),
                    timeout, '%s to be up in nova' % host.name, interval=0.5)
+        # The scheduler asks placement for hosts without the
+        # COMPUTE_STATUS_DISABLED trait, which the compute clears on its
+        # own a little later (on a busy machine, seconds): boots right
+        # after would find no host.
+        wait_until(lambda: not self._disabled_trait(host.name), timeout,
+                   'placement to take %s back' % host.name, interval=0.5)
+
+    def _disabled_trait(self, name):
+        """Whether placement's resource provider of host ``name`` has
+        the COMPUTE_STATUS_DISABLED trait."""
+        from keystoneauth1 import adapter
+        placement = adapter.Adapter(self.session(), service_type='placement',
+                                    region_name=REGION,
+                                    default_microversion='1.6')
+        found = placement.get('/resource_providers', params={
+            'name': name}).json()['resource_providers']
+        if not found:
+            return True
+        traits = placement.get('/resource_providers/%s/traits'
+                               % found[0]['uuid']).json()['traits']
+        return 'COMPUTE_STATUS_DISABLED' in traits
 
     def delete_all_servers(self, timeout=60):
         nova = self.nova()
