@@ -429,7 +429,12 @@ class LivenessCore:
             counts[st.MAINTENANCE]
 
     def _failed(self):
-        return self._storm.failed(self._counts[st.SUSPECT])
+        return self._storm.failed(self._counts[st.SUSPECT],
+                                  self._is_suspect)
+
+    def _is_suspect(self, name):
+        h = self._hosts.get(name)
+        return h is not None and h.state == st.SUSPECT
 
     # --- timers --------------------------------------------------------------
 
@@ -528,7 +533,7 @@ class LivenessCore:
         guard = self._storm
         cut_off = self._cut_off()
         if cut_off or guard.is_storm(self._counts[st.SUSPECT],
-                                     self._tracked()):
+                                     self._tracked(), self._is_suspect):
             if guard.begin():
                 if cut_off:
                     counts = self._counts
@@ -557,7 +562,7 @@ class LivenessCore:
         self._transition(h, 'declared_dead')
         h.noted = False
         h.declared = h.boot_id if h.last_heard is not None else UNHEARD
-        heapq.heappush(self._timers, (guard.declared(now),
+        heapq.heappush(self._timers, (guard.declared(now, h.name),
                                       next(self._order), _STORM_EXPIRY, ''))
         if h.last_heard is None:
             h.unheard = False
@@ -587,7 +592,7 @@ class LivenessCore:
         be coming back one by one after a partition): each must stay silent
         for one more detection window from now."""
         held = self._storm.end(self._counts[st.SUSPECT], self._tracked(),
-                               self._cut_off())
+                               self._cut_off(), self._is_suspect)
         if held is None:
             return
         decided.append(self._action(

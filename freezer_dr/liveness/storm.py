@@ -58,14 +58,23 @@ class StormGuard:
         self.max_failed_percent = max_failed_percent
         self.active = False
         self.held = set()
-        self._recent = collections.deque()
+        # host -> when it was last declared dead (oldest first).
+        self._recent = collections.OrderedDict()
 
-    def failed(self, suspects):
-        """Failed hosts: ``suspects`` now, and the recently declared."""
-        return suspects + len(self._recent)
+    def failed(self, suspects, is_suspect=None):
+        """Failed hosts: ``suspects`` now, and the recently declared, each
+        host once: one declared and suspect again (re-armed and dead
+        again, within the window) is one failed host, not two.
 
-    def is_storm(self, suspects, tracked):
-        return is_storm(self.failed(suspects), tracked,
+        :param is_suspect: callable(host) telling a suspect (None: the
+            declared are counted apart)."""
+        if is_suspect is None:
+            return suspects + len(self._recent)
+        return suspects + sum(1 for host in self._recent
+                              if not is_suspect(host))
+
+    def is_storm(self, suspects, tracked, is_suspect=None):
+        return is_storm(self.failed(suspects, is_suspect), tracked,
                         self.max_failed_hosts, self.max_failed_percent)
 
     def begin(self):
@@ -87,24 +96,31 @@ class StormGuard:
         forgotten)."""
         self.held.discard(host)
 
-    def declared(self, now):
-        """A host was declared dead at ``now``; return when it stops
-        counting (the caller calls :meth:`expire` then)."""
-        self._recent.append(now)
+    def declared(self, now, host=None):
+        """``host`` was declared dead at ``now``; return when it stops
+        counting (the caller calls :meth:`expire` then). A host declared
+        again counts once, from its latest declaration."""
+        key = host if host is not None else object()
+        self._recent.pop(key, None)
+        self._recent[key] = now
         return now + self.window
 
     def expire(self, now):
         """Forget the declarations older than the window."""
         recent = self._recent
-        while recent and recent[0] + self.window <= now:
-            recent.popleft()
+        while recent:
+            host, at = next(iter(recent.items()))
+            if at + self.window > now:
+                break
+            del recent[host]
 
-    def end(self, suspects, tracked, cut_off=False):
+    def end(self, suspects, tracked, cut_off=False, is_suspect=None):
         """End the storm if it is over: the names it held, sorted (each to
         be given one more detection window), or None while it goes on (or
         when there is none). ``cut_off``: the engine hears too few hosts
         (see :func:`is_cut_off`), which holds the storm too."""
-        if not self.active or cut_off or self.is_storm(suspects, tracked):
+        if not self.active or cut_off or self.is_storm(suspects, tracked,
+                                                       is_suspect):
             return None
         self.active = False
         held = sorted(self.held)
