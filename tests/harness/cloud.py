@@ -976,22 +976,42 @@ class Cloud:
                                               binary='nova-compute'):
                 if service.forced_down:
                     nova.services.force_down(service.id, False)
-                if service.status == 'disabled':
-                    nova.services.enable(service.id)
             return True
         wait_until(unforced, timeout, 'nova to take %s back' % host.name,
                    interval=0.5)
+        # Enabled only once nova sees the compute up: nova's API then tells
+        # the compute at once (an RPC) to drop the COMPUTE_STATUS_DISABLED
+        # trait the scheduler's placement query excludes; enabled while the
+        # compute is still down, the trait stays until the compute's next
+        # periodic resource update (up to 60 s).
         wait_until(lambda: all(
-            s.state == 'up' and s.status == 'enabled'
-            for s in nova.services.list(host=host.name,
-                                        binary='nova-compute')),
+            s.state == 'up' for s in nova.services.list(
+                host=host.name, binary='nova-compute')),
                    timeout, '%s to be up in nova' % host.name, interval=0.5)
-        # The scheduler asks placement for hosts without the
-        # COMPUTE_STATUS_DISABLED trait, which the compute clears on its
-        # own a little later (on a busy machine, seconds): boots right
-        # after would find no host.
-        wait_until(lambda: not self._disabled_trait(host.name), timeout,
-                   'placement to take %s back' % host.name, interval=0.5)
+
+        def enabled():
+            for service in nova.services.list(host=host.name,
+                                              binary='nova-compute'):
+                if service.status == 'disabled':
+                    nova.services.enable(service.id)
+            return True
+        wait_until(enabled, timeout, 'nova to enable %s' % host.name,
+                   interval=0.5)
+        try:
+            wait_until(lambda: not self._disabled_trait(host.name), 10,
+                       'placement to take %s back' % host.name,
+                       interval=0.5)
+        except CloudError:
+            # Enabled before this call (by the engine's re-arm, say) while
+            # the compute was down: disable and enable again, now that the
+            # compute hears nova's API.
+            for service in nova.services.list(host=host.name,
+                                              binary='nova-compute'):
+                nova.services.disable(service.id)
+                nova.services.enable(service.id)
+            wait_until(lambda: not self._disabled_trait(host.name),
+                       timeout, 'placement to take %s back' % host.name,
+                       interval=0.5)
 
     def _disabled_trait(self, name):
         """Whether placement's resource provider of host ``name`` has
