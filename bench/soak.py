@@ -387,11 +387,50 @@ class Broker:
         self.url = 'rabbit://guest:guest@127.0.0.1:%d/' % port
 
     def start(self, timeout=180):
-        subprocess.run(['/usr/lib/rabbitmq/bin/rabbitmq-server',
-                        '-detached'], env=self.env, check=True,
-                       cwd=self.dir, capture_output=True)
-        helpers.wait_for(self.accepts, timeout, interval=0.2,
-                         message='the soak\'s RabbitMQ node to start')
+        """Start the node and wait until it accepts a client; a node that
+        ended while it booted (its Erlang VM gone) is started again, up
+        to twice. The failure names the node's own log."""
+        deadline = time.monotonic() + timeout
+        for attempt in range(3):
+            try:        # (the last node's, once it stopped)
+                os.unlink(self.pid_file)
+            except FileNotFoundError:
+                pass
+            subprocess.run(['/usr/lib/rabbitmq/bin/rabbitmq-server',
+                            '-detached'], env=self.env, check=True,
+                           cwd=self.dir, capture_output=True)
+            # (-detached returns before the VM wrote its pid file.)
+            helpers.wait_for(lambda: self.pid() is not None or
+                             self.accepts(), 60, interval=0.2,
+                             message='the broker\'s pid file')
+            try:
+                helpers.wait_for(
+                    lambda: self.accepts() or self._ended(),
+                    max(deadline - time.monotonic(), 1), interval=0.2,
+                    message='the soak\'s RabbitMQ node to start')
+            except helpers.WaitTimeout:
+                raise helpers.WaitTimeout(
+                    'the soak\'s RabbitMQ node did not start within %d s; '
+                    'its log ends:\n%s' % (timeout, self.log_tail()))
+            if self.accepts():
+                return
+            print('soak: the broker ended while it started (attempt %d); '
+                  'its log ends:\n%s' % (attempt + 1, self.log_tail()),
+                  file=sys.stderr, flush=True)
+        raise helpers.WaitTimeout('the soak\'s RabbitMQ node ended three '
+                                  'times while it started')
+
+    def _ended(self):
+        pid = self.pid()
+        return pid is not None and not _alive(pid)
+
+    def log_tail(self, size=3000):
+        path = os.path.join(self.dir, 'log', '%s.log' % self.node)
+        try:
+            with open(path, errors='replace') as f:
+                return f.read()[-size:]
+        except OSError as exc:
+            return '(%s)' % exc
 
     def accepts(self):
         """Whether the node accepts an AMQP client (rabbitmqctl

@@ -22,7 +22,9 @@ failed) host back in service: the engine reads it from the journal and
 watches the host again from its next heartbeat. ``host held`` lists the
 hosts held over the fence budget (``[recovery] max_fences``), ``host
 release HOST`` lets one of them be fenced and recovered (one host per
-command: the operator decides for each). ``host maintenance HOST on|off``
+command: the operator decides for each); ``host recover HOST --reason R``
+opens, on the operator's word, the recovery of a silent host the engine
+suspects (one the storm guard holds). ``host maintenance HOST on|off``
 announces maintenance signed with the heartbeat master key;
 ``heartbeat-key create FILE`` writes a new master key (mode 0600) and
 ``heartbeat-key derive HOST`` prints the key of a host's agent. ``host
@@ -348,6 +350,42 @@ def _host_release():
     return 0
 
 
+def _host_recover():
+    """An operator confirms a silent host dead: its recovery is opened in
+    the journal, and the leading engine runs it (fence first, as ever)
+    whatever the storm guard holds."""
+    host = CONF.command.host
+    by = CONF.command.by or getpass.getuser()
+    answer = _engine_hosts()
+    live = next((h for h in answer['hosts'] if h['host'] == host), None)
+    if live is None:
+        raise LookupError('%s is not tracked by engine %s' % (
+            host, answer['engine']))
+    if live['state'] != 'suspect':
+        sys.stderr.write(
+            'freezer-dr-manage: %s is %s: only a host the engine suspects '
+            '(silent; held by the storm guard, or not yet declared dead) '
+            'is recovered on an operator\'s word%s\n' % (
+                host, live['state'],
+                ' (its recovery is under way or done: freezer-dr-manage '
+                'host show %s)' % host if live['state'] not in (
+                    'up', 'unknown', 'maintenance') else ''))
+        return 1
+    journal = _journal()
+    incarnation = live['incarnation'] or 'unknown'
+    rec = journal.begin(host, incarnation, 'an operator (%s) confirmed it '
+                        'dead: %s' % (by, CONF.command.reason))
+    if not rec.created:
+        sys.stderr.write('freezer-dr-manage: recovery %d of %s (incarnation '
+                         '%s) is already in the journal, %s\n' % (
+                             rec.id, host, incarnation, rec.status))
+        return 1
+    print('%s: recovery %d opened by %s (incarnation %s): the leading '
+          'engine fences and recovers it within [recovery] '
+          'journal_poll_interval' % (host, rec.id, by, incarnation))
+    return 0
+
+
 def _key_create():
     path = CONF.command.file
     try:
@@ -488,6 +526,17 @@ def _add_commands(subparsers):
     release.add_argument('host')
     release.add_argument('--by', help='who releases it (default: the user)')
     release.set_defaults(func=_host_release)
+    recover = host_commands.add_parser(
+        'recover', help='recover a silent host the engine suspects (held by '
+                        'the storm guard) on the operator\'s word: fenced '
+                        'first, as ever')
+    recover.add_argument('host')
+    recover.add_argument('--reason', required=True,
+                         help='why (kept in the journal and the mails)')
+    recover.add_argument('--by', help='who (default: the user)')
+    recover.add_argument('--url', help='the engine\'s endpoint (default: '
+                                       'from [metrics])')
+    recover.set_defaults(func=_host_recover)
     maintenance = host_commands.add_parser(
         'maintenance', help='put a host in (or out of) maintenance, signed '
                             'with the heartbeat master key')

@@ -200,6 +200,24 @@ class Evacuator(Driver):
             instances is not carried on by an engine that was deposed
             meanwhile)."""
 
+    def affected(self, host):
+        """The instances on ``host`` now, as :class:`InstanceResult` values
+        not evacuated (``ok`` False, ``detail`` saying they are down and
+        not moved): the administrators and every project are told of them
+        when a recovery fails or is held before its evacuation. Changes
+        nothing in the cloud; raises when they cannot be listed. The
+        default lists none."""
+        return []
+
+    def prepare(self, host):
+        """Read, without changing anything in the cloud, what
+        :meth:`evacuate` will need for ``host`` (its instances, which of
+        them to evacuate), so that the evacuation starts at once: called
+        from a thread of its own while ``host`` is fenced and isolated,
+        never after its evacuation began. ``evacuate`` must still find an
+        instance that came to the host after it. Must not raise. The
+        default does nothing."""
+
     def observe(self, instance_id):
         """nova announced a change of the instance ``instance_id`` (a
         notification from the bus, so unproven: a reason to look at the
@@ -233,6 +251,12 @@ class RecoveryReport(typing.NamedTuple):
     instances: tuple = ()   # of InstanceResult
     started_at: float = 0.0     # epoch seconds
     finished_at: float = 0.0
+    #: Held, not failed: nothing was fenced (the fence budget, the storm
+    #: guard); ``summary`` says why.
+    held: bool = False
+    #: The command an operator runs to move a failed or held recovery on
+    #: ('' when nothing is to be done).
+    next_step: str = ''
 
     @property
     def projects(self):

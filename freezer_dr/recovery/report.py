@@ -32,10 +32,14 @@ def starting(host, incarnation, reason, started_at):
         'recovery begins.' % (host, reason), started_at=started_at)
 
 
-def build(journal, recovery_id, host, incarnation, reason, failed_step=''):
+def build(journal, recovery_id, host, incarnation, reason, failed_step='',
+          affected=(), held='', next_step=''):
     """The :class:`~freezer_dr.drivers.base.RecoveryReport` of recovery
     ``recovery_id``; ``failed_step`` names the step that failed ('' for a
-    recovery that succeeded)."""
+    recovery that succeeded); ``affected``: the instances still on the
+    host (the evacuator's ``affected``), reported beside those the journal
+    has; ``held``: why the recovery is held (nothing fenced);
+    ``next_step``: the command that moves it on."""
     steps, instances = [], []
     first = last = 0.0
     for record in journal.steps(recovery_id):
@@ -58,8 +62,14 @@ def build(journal, recovery_id, host, incarnation, reason, failed_step=''):
                    - record.started_at)
         steps.append(base.StepReport(record.name, record.status,
                                      record.detail, seconds))
+    known = {i.id for i in instances}
+    instances.extend(i for i in affected if i.id not in known)
     moved = sum(1 for i in instances if i.ok)
-    if failed_step:
+    if held:
+        summary = ('Host %s was declared dead (%s), and its recovery is '
+                   'HELD: %s. Nothing was fenced or moved; an operator '
+                   'must act.' % (host, reason, held))
+    elif failed_step:
         detail = next((s.detail for s in steps if s.name == failed_step), '')
         summary = ('Host %s could NOT be recovered: step %s failed (%s). An '
                    'operator must act.' % (host, failed_step, detail))
@@ -69,6 +79,19 @@ def build(journal, recovery_id, host, incarnation, reason, failed_step=''):
                    % (host, reason, moved, len(instances)))
     return base.RecoveryReport(
         host=host, incarnation=incarnation, reason=reason,
-        recovered=not failed_step, failed_step=failed_step, summary=summary,
-        steps=tuple(steps), instances=tuple(instances), started_at=first,
-        finished_at=last)
+        recovered=not (failed_step or held), failed_step=failed_step,
+        summary=summary, steps=tuple(steps), instances=tuple(instances),
+        started_at=first, finished_at=last, held=bool(held),
+        next_step=next_step)
+
+
+def held(host, incarnation, reason, why, affected, next_step, at):
+    """The report of a host held before any step ran, with no journal
+    record (the storm guard): ``why`` it is held, the instances still on
+    it, the command that moves it on."""
+    return base.RecoveryReport(
+        host=host, incarnation=incarnation, reason=reason, recovered=False,
+        failed_step='', summary='Host %s is silent (%s), and it is HELD: %s. '
+        'Nothing was fenced or moved; an operator must act.'
+        % (host, reason, why), instances=tuple(affected), started_at=at,
+        finished_at=at, held=True, next_step=next_step)

@@ -44,10 +44,15 @@ from freezer_dr.liveness import actions as act
 from freezer_dr.liveness import states as st
 from freezer_dr.liveness import transitions
 from freezer_dr.recovery import alerts as alerts_module
+from freezer_dr.recovery import report as report_module
 
 LOG = logging.getLogger(__name__)
 
 AUTO_REARM = 'auto_rearm'
+#: What moves on a host the storm guard holds.
+STORM_NEXT = ('freezer-dr-manage host recover %s --reason "..." (once you '
+              'have checked that it is dead; or wait: when the storm clears, '
+              'the hosts still silent are declared dead and recovered)')
 #: Seconds before trying again a recovery that could not go on (the
 #: journal unreachable, a bug): the decision stays in memory meanwhile.
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
@@ -85,6 +90,7 @@ class RecoveryRunner:
         # Engine thread only: the storm under way (its reason), and
         # whether this engine alerted it.
         self._storm_reason = None
+        self._storm_cut_off = False
         self._storm_alerted = False
         # Worker threads: when the last fence-budget alert was raised
         # (monotonic), one per window.
@@ -170,6 +176,10 @@ class RecoveryRunner:
             LOG.error('Storm guard: %s. Automatic recovery is stopped; the '
                       'administrators must act.', action.reason)
             self._storm_reason = action.reason
+            # (Cut off, the engine may be the one that cannot hear: its
+            # held hosts are most likely alive, and their projects are not
+            # told otherwise; the storm's alert tells the administrators.)
+            self._storm_cut_off = 'heard' in dict(action.details)
             self._storm_alerted = False
             self._alert_storm()
         elif action.kind == act.STORM_CLEARED:
@@ -177,7 +187,15 @@ class RecoveryRunner:
             self._storm_reason = None
         elif action.kind == act.STATE:
             LOG.warning('Host %s: %s', host, action.reason)
-        elif action.kind in (act.SUSPECT, act.HELD, act.BUS_DOWN,
+        elif action.kind == act.HELD:
+            LOG.warning('%s %s: %s', action.kind, host, action.reason)
+            if self.owns(action.host) and not self._stop.is_set() and \
+                    not self._storm_cut_off:
+                # (Once per host and storm: the core holds each once.)
+                self._pool.submit(self._tell_held, action.host,
+                                  action.reason, self._storm_reason or
+                                  'the storm guard holds it')
+        elif action.kind in (act.SUSPECT, act.BUS_DOWN,
                              act.NOVA_DISAGREES, act.REFUSED,
                              act.IGNORED_PROGRESS, act.UNHEARD):
             LOG.warning('%s %s: %s', action.kind, host, action.reason)
@@ -197,6 +215,24 @@ class RecoveryRunner:
             self._storm_reason + '. Hosts that stay silent are not '
             'declared dead until the storm clears (the engine\'s log and '
             'decisions file name them).')
+
+    def _tell_held(self, host, reason, why):
+        """Worker thread: the administrators and the projects of a host
+        the storm guard holds hear of it (its instances are down and not
+        moved), with the command that recovers it on the operator's
+        word."""
+        flow = self._flow
+        affected = getattr(flow, 'affected', lambda host: ())
+        report = report_module.held(
+            host, 'unknown', reason, 'storm guard: %s' % why,
+            affected(host), STORM_NEXT % host, time.time())
+        for name, notifier in getattr(flow, 'notifiers', {}).items():
+            try:
+                notifier.notify(report)
+            except Exception as exc:
+                LOG.error('Host %s held by the storm guard: notifier %s '
+                          'failed: %s: %s', host, name, type(exc).__name__,
+                          exc)
 
     def leads(self):
         """Whether this engine may act (it leads, or runs alone)."""

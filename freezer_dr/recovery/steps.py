@@ -162,11 +162,12 @@ class Context:
         self.journal.step_finished(self.recovery_id, name, status, detail,
                                    epoch=self.epoch)
 
-    def report(self, failed_step=''):
-        """The recovery's report, rebuilt from the journal."""
+    def report(self, failed_step='', **extra):
+        """The recovery's report, rebuilt from the journal (``extra``: see
+        :func:`freezer_dr.recovery.report.build`)."""
         return report_module.build(self.journal, self.recovery_id,
                                    self.host, self.incarnation, self.reason,
-                                   failed_step)
+                                   failed_step, **extra)
 
 
 class Step:
@@ -416,10 +417,12 @@ class Notify(Step):
         thread.start()
         return thread
 
-    def failure(self, context, failed_step):
+    def failure(self, context, failed_step, **extra):
         """Tell every notifier that the recovery failed at
-        ``failed_step`` (not journaled: the failed step is)."""
-        report = context.report(failed_step)
+        ``failed_step``, or is held (``extra``: see
+        :func:`freezer_dr.recovery.report.build`; not journaled: the
+        failed step, or the hold, is)."""
+        report = context.report(failed_step, **extra)
         for name, notifier in self.notifiers.items():
             try:
                 context.call(NOTIFY, notifier.notify, report)

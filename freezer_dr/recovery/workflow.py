@@ -28,6 +28,7 @@ journaled as ``<boot id>~2``, ``~3``, ...
 """
 
 import logging
+import threading
 import time
 import typing
 
@@ -51,6 +52,9 @@ STARTED = journal_api.STARTED
 ANNOUNCE_WAIT = 30.0
 
 StepResult = base.StepResult
+#: The commands that move a failed or a held recovery on.
+RETRY = 'freezer-dr-manage recovery retry %s'
+RELEASE = 'freezer-dr-manage host release %s'
 
 
 class Outcome(typing.NamedTuple):
@@ -182,6 +186,7 @@ class Workflow:
 
         results = []
         recovered = True
+        preparing = []
         for step in self.steps:
             name = step.name
             if name == NOTIFY:
@@ -197,6 +202,13 @@ class Workflow:
                        % (limit, window, host))
                 LOG.error('Recovery of %s (incarnation %s) %s', host,
                           incarnation, why)
+                announced()
+                self._notify.failure(
+                    context, '', affected=self.affected(host),
+                    held='over the fence budget: %d fences already started '
+                    'within %.0f s ([recovery] max_fences)' % (limit,
+                                                                 window),
+                    next_step=RELEASE % host)
                 return Outcome(host, incarnation, False, tuple(results),
                                record.id, why, held=True)
             if previous in journal_api.STEP_FINAL:
@@ -204,6 +216,11 @@ class Workflow:
                 tell(name, previous)
                 continue
             tell(name, STARTED)
+            if name in (FENCE, ISOLATE) and not preparing:
+                # The evacuation's reads (the host's instances, which to
+                # evacuate) while the host is fenced and isolated: the
+                # evacuate step then starts with its first request.
+                preparing.append(self._prepare(host))
             began = self._clock()
             result = self._run_step(step, context)
             context.step_finished(name, result.status, result.detail)
@@ -214,12 +231,37 @@ class Workflow:
             if result.status == journal_api.FAILED and name != NOTIFY:
                 recovered = False
                 announced()
-                self._notify.failure(context, name)
+                self._notify.failure(context, name,
+                                     affected=self.affected(host),
+                                     next_step=RETRY % host)
                 break
         journal.finish(record.id, journal_api.DONE if recovered
                        else journal_api.FAILED, epoch=epoch)
         return Outcome(host, incarnation, recovered, tuple(results),
                        record.id)
+
+    def affected(self, host):
+        """The instances still on ``host`` (down, not moved), for the
+        mails of a failed or held recovery; none when they cannot be
+        listed (said in the log)."""
+        try:
+            return tuple(self.evacuator.affected(host))
+        except Exception as exc:
+            LOG.error('Recovery of %s: its instances could not be listed '
+                      'for the notifications: %s: %s', host,
+                      type(exc).__name__, exc)
+            return ()
+
+    def _prepare(self, host):
+        def prepare():
+            try:
+                self.evacuator.prepare(host)
+            except Exception:   # it must not; a bug costs only the time
+                LOG.exception('Preparing the evacuation of %s raised', host)
+        thread = threading.Thread(target=prepare, daemon=True,
+                                  name='prepare-%s' % host)
+        thread.start()
+        return thread
 
     def _run_step(self, step, context):
         try:

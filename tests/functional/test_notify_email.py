@@ -109,7 +109,78 @@ def test_failure_mails_name_the_failed_step_and_ask_an_operator(smtp):
     assert bad.id in alpha.body
 
 
-def test_a_failure_before_evacuation_mails_the_admins_only(smtp):
+def _down(report):
+    """``report``'s instances as the evacuator's ``affected`` lists them:
+    still on the host, down, not moved."""
+    return tuple(i._replace(ok=False, target_host='',
+                            detail='down on %s, not moved' % report.host)
+                 for i in report.instances)
+
+
+def test_a_failure_at_the_fence_tells_every_project_and_the_command(smtp):
+    """Issue 13, point 10: a recovery that failed at the fence (a wrong
+    BMC password) mails the administrators the host, the reason, every
+    instance still on it by project and the command that runs the
+    recovery again; each project is told its instances are down and not
+    moved."""
+    base_report = peers.report(recovered=False)
+    report = base_report._replace(
+        instances=_down(base_report), failed_step='fence',
+        steps=(base.StepReport('fence', 'failed', 'power-off not confirmed '
+                               '(the BMC refused the password)', 30.0),),
+        next_step='freezer-dr-manage recovery retry %s' % base_report.host)
+    result = notifier(smtp).notify(report)
+    assert '2 of 2 project mails sent' in result
+    mails = by_recipients(smtp.mails_about(report.host))
+    summary = mails[tuple(sorted(ADMINS))]
+    assert 'at step fence' in summary.subject
+    body = summary.body
+    assert 'the BMC refused the password' in body
+    assert report.reason in body
+    assert '    freezer-dr-manage recovery retry %s\n' % report.host in body
+    for instance in report.instances:
+        assert '%s (%s): %s -> ?: DOWN, not moved' % (
+            instance.name, instance.id, report.host) in body
+    assert 'Project P-ALPHA (p-alpha): mail sent to 2 addresses' in body
+    alpha = mails[('alice@alpha.example', 'bob@alpha.example')]
+    assert 'could NOT all be recovered' in alpha.subject
+    assert 'not running and was not\nmoved to another host' in alpha.body
+    for instance in report.projects['p-alpha']:
+        assert instance.id in alpha.body
+    assert report.projects['p-beta'][0].id not in alpha.body
+    beta = mails[('carol@beta.example',)]
+    assert report.projects['p-beta'][0].id in beta.body
+    assert '-> ?: DOWN, not moved' in beta.body
+
+
+def test_a_held_recovery_says_so_and_how_to_move_it_on(smtp):
+    base_report = peers.report(recovered=False)
+    report = base_report._replace(
+        instances=_down(base_report), failed_step='', steps=(), held=True,
+        summary='Host %s ... is HELD: over the fence budget' %
+        base_report.host,
+        next_step='freezer-dr-manage host release %s' % base_report.host)
+    notifier(smtp).notify(report)
+    mails = by_recipients(smtp.mails_about(report.host))
+    summary = mails[tuple(sorted(ADMINS))]
+    assert summary.subject == ('[freezer-dr] RECOVERY HELD for %s: nothing '
+                               'fenced or moved, an operator must act'
+                               % report.host)
+    assert 'Held:          nothing was fenced, isolated or evacuated' in \
+        summary.body
+    assert 'Failed step' not in summary.body
+    assert 'checked that the host is dead' in summary.body
+    assert '    freezer-dr-manage host release %s\n' % report.host in \
+        summary.body
+    assert len(report.instances) == 3 and all(
+        i.id in summary.body for i in report.instances)
+    alpha = mails[('alice@alpha.example', 'bob@alpha.example')]
+    assert alpha.subject == ('[freezer-dr] %s failed: your instances there '
+                             'are down and not moved yet' % report.host)
+    assert 'HELD: nothing was moved' in alpha.body
+
+
+def test_nothing_listed_mails_the_admins_only(smtp):
     report = peers.report(recovered=False)._replace(
         instances=(), failed_step='fence',
         steps=(base.StepReport('fence', 'failed', 'power-off not confirmed',
@@ -120,7 +191,7 @@ def test_a_failure_before_evacuation_mails_the_admins_only(smtp):
     assert sorted(summary.recipients) == sorted(ADMINS)
     assert 'at step fence' in summary.subject
     assert 'power-off not confirmed' in summary.body
-    assert 'no instance was evacuated' in summary.body
+    assert 'none listed' in summary.body
 
 
 def test_login_over_plain_smtp():

@@ -174,6 +174,12 @@ def test_rearm_waits_for_the_host_to_start_again(cloud_hosts):
              60, message='compute-3 up')
     service = admin.services.list(host='compute-3')[0]
     assert not service.forced_down and service.status == 'enabled'
+    # Enabled once nova saw the compute up: placement no longer marks the
+    # host disabled, and an instance can be placed there right away.
+    assert not cloud._disabled_trait('compute-3')
+    again = cloud.boot(1, 'demo-a', prefix='after-rearm',
+                       hosts=['compute-3'])[0]
+    assert _host(admin.servers.get(again.id)) == 'compute-3'
 
 
 def test_a_deposed_engine_requests_no_more_evacuations(cloud_hosts):
@@ -290,3 +296,55 @@ def test_evacuated_instances_are_read_on_nova_s_notifications(cloud_hosts):
     # can have told these instances were back.)
     assert all(r.ok for r in results), [r for r in results if not r.ok]
     assert len(_server_polls(cloud)) == before
+
+
+def test_a_prepared_evacuation_starts_with_its_requests(cloud_hosts):
+    """``prepare`` (the workflow calls it while the host is fenced) lists
+    the host ahead: ``evacuate`` then sends its first evacuation before any
+    listing, and still evacuates an instance that came to the host after
+    the preparation (the host is listed again beside the first requests),
+    and counts one deleted meanwhile as nothing to evacuate."""
+    cloud = cloud_hosts
+    admin = cloud.nova(version='2.53')
+    early = cloud.boot(3, 'demo-a', prefix='early', hosts=['compute-1'])
+    session = cloud.session(harness.FREEZER_USER, 'service')
+    sent = []
+    request = session.request
+
+    def recorded(url, method, *args, **kwargs):
+        sent.append((method, url))
+        return request(url, method, *args, **kwargs)
+    session.request = recorded
+    evacuator = nova_driver.NovaEvacuator(
+        session=session, region_name=harness.REGION,
+        policy=nova_policy.Policy(retry_delay=0.5, verify_timeout=60),
+        poll_interval=0.2)
+    evacuator.prepare('compute-1')
+    late = cloud.boot(1, 'demo-b', prefix='late', hosts=['compute-1'])[0]
+    gone = early[0]
+    admin.servers.delete(gone.id)
+    wait_for(lambda: gone.id not in {s.id for s in admin.servers.list(
+        search_opts={'all_tenants': True})}, 60, message='instance deleted')
+    cloud.host('compute-1').kill()
+    assert _isolator(cloud).isolate('compute-1')[0] == 'done'
+    del sent[:]
+
+    results = evacuator.evacuate('compute-1')
+
+    by_id = {r.id: r for r in results}
+    assert set(by_id) == {s.id for s in early} | {late.id}
+    assert all(r.ok for r in results), results
+    assert by_id[gone.id].detail.startswith('deleted before its evacuation')
+    moved = [early[1].id, early[2].id, late.id]
+    for server_id in moved:
+        assert by_id[server_id].target_host not in ('', 'compute-1')
+        now = admin.servers.get(server_id)
+        assert _host(now) == by_id[server_id].target_host
+        assert now.status == 'ACTIVE'
+    assert len(_evacuations(admin, set(moved))) == 3
+    first_evacuate = next(i for i, (method, url) in enumerate(sent)
+                          if method == 'POST' and url.endswith('/action'))
+    listings = [i for i, (method, url) in enumerate(sent)
+                if method == 'GET' and '/servers/detail' in url
+                and 'host=compute-1' in url]
+    assert listings and first_evacuate < listings[0], sent

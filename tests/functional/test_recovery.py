@@ -3,6 +3,8 @@ PostgreSQL, MariaDB); drivers are small stand-ins that count what they
 do (tests/functional/standins.py; the real BMC, nova and SMTP peers come
 with their drivers)."""
 
+import threading
+
 import pytest
 
 from freezer_dr.journal import api
@@ -47,6 +49,52 @@ def test_a_confirmed_fence_leads_to_evacuation_and_notice(journal):
         'compute-1', 'boot-a', 'declared dead')
     assert again.recovered and fencer.calls == 1
     assert evac.evacuated == ['i-1', 'i-2']
+
+
+def test_the_evacuation_is_prepared_while_the_host_is_fenced(journal):
+    """The evacuator reads ahead (its prepare) while the fence runs: the
+    fencer here waits for that read, so a prepare called only after the
+    fence would show as not seen; a resumed recovery past its isolation
+    has nothing to prepare."""
+    prepared = threading.Event()
+
+    class ReadingAhead(Evacuator):
+        def __init__(self):
+            super().__init__()
+            self.prepared = []
+
+        def prepare(self, host):
+            self.prepared.append(host)
+            prepared.set()
+
+    class Waiting(Fencer):
+        def fence(self, host):
+            self.saw_prepare = prepared.wait(10)
+            return super().fence(host)
+
+    fencer, evac = Waiting(), ReadingAhead()
+    outcome = _workflow(journal, fencer, evac, Notifier()).run(
+        'compute-1', 'boot-a', 'declared dead')
+    assert outcome.recovered and fencer.saw_prepare
+    assert evac.prepared == ['compute-1']
+    assert evac.evacuated == ['i-1', 'i-2']
+    # Fenced and isolated before a restart: no second prepare.
+    flow = _workflow(journal, Fencer(), evac, Notifier())
+    real = journal.step_finished
+
+    def crash_after_isolate(recovery_id, name, status, detail='',
+                            epoch=None):
+        real(recovery_id, name, status, detail, epoch=epoch)
+        if name == workflow.ISOLATE:
+            raise Crash()
+    journal.step_finished = crash_after_isolate
+    with pytest.raises(Crash):
+        flow.run('compute-2', 'boot-a', 'dead')
+    journal.step_finished = real
+    assert evac.prepared == ['compute-1', 'compute-2']
+    assert _workflow(journal, Fencer(), evac, Notifier()).run(
+        'compute-2', 'boot-a', 'dead').recovered
+    assert evac.prepared == ['compute-1', 'compute-2']
 
 
 @pytest.mark.parametrize('crash_after', workflow.STEPS)

@@ -58,6 +58,8 @@ def as_dict(report):
         'instances': [dict(instance._asdict())
                       for instance in report.instances],
         'projects': sorted(report.projects),
+        'held': report.held,
+        'next_step': report.next_step,
     }
 
 
@@ -94,6 +96,8 @@ def outcome(instance):
     """One instance's fate in a few words."""
     if instance.ok:
         return 'evacuated'
+    if not instance.target_host and instance.detail.startswith('down on '):
+        return 'DOWN, not moved'
     return 'NOT evacuated'
 
 
@@ -113,9 +117,14 @@ def text(report):
              'Host: %s (incarnation %s)' % (report.host, report.incarnation),
              'Declared dead: %s (%s)' % (when(report.started_at),
                                          report.reason)]
-    if not report.recovered:
+    if report.held:
+        lines.append('HELD: nothing was fenced or moved. An operator must '
+                     'act.')
+    elif not report.recovered:
         lines.append('Failed step: %s. An operator must act.'
                      % report.failed_step)
+    if report.next_step:
+        lines.append('Next: %s' % report.next_step)
     if report.steps:
         lines.append('Steps:')
         lines.extend('  %s: %s in %.2f s: %s' % (s.name, s.status,

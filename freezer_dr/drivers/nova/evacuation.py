@@ -22,6 +22,12 @@ rebuilt elsewhere through nova's evacuate API, then verified.
   it had (ACTIVE, or SHUTOFF for a stopped one) on another host within
   ``verify_timeout``; the result says where, or why not.
 
+**Prepare** (``prepare(host)``, while the host is fenced and isolated):
+the listing and the selection are read ahead, so that ``evacuate`` sends
+its first request at once; it lists the host again beside its first
+requests, and evacuates too what came to the host meanwhile (nova could
+still schedule there until the isolation).
+
 Calling ``evacuate`` again for the same host repeats nothing: an instance
 already on another host, or whose evacuation from this host nova already
 accepted (a migration record says so), is only verified.
@@ -33,6 +39,7 @@ import concurrent.futures
 import logging
 import threading
 import time
+import typing
 
 from novaclient import exceptions as nova_exceptions
 
@@ -48,6 +55,21 @@ EXPECTED = {'ACTIVE': 'ACTIVE', 'SHUTOFF': 'SHUTOFF', 'ERROR': 'ACTIVE'}
 #: Migration states that mean an evacuation is under way or done.
 MIGRATION_LIVE = ('accepted', 'pre-migrating', 'migrating', 'done',
                   'completed', 'running')
+#: Seconds a prepared plan is used for; older, the host is listed again.
+PLAN_MAX_AGE = 300.0
+
+
+class Plan(typing.NamedTuple):
+    """What one listing of a host said: its instances (with those whose
+    evacuation nova already accepted), which to evacuate and which not."""
+    servers: list
+    under_way: set
+    selected: list
+    left: list      # [(server, why)]
+    at: float       # the evacuator's clock
+
+    def ids(self):
+        return {s.id for s in self.servers}
 
 
 class NovaEvacuator(base.Evacuator):
@@ -76,6 +98,7 @@ class NovaEvacuator(base.Evacuator):
         self._lock = threading.Lock()
         self._watchers = set()
         self._next_reserved = 0
+        self._plans = {}         # host: Plan, or a threading.Event
 
     def validate(self):
         return self._access.check()
@@ -86,13 +109,56 @@ class NovaEvacuator(base.Evacuator):
             search_opts={'all_tenants': True, 'host': host})
         return [s for s in servers if watcher_module.host_of(s) == host]
 
+    def affected(self, host):
+        return [base.InstanceResult(
+            s.id, False, 'down on %s, not moved' % host, name=s.name,
+            project_id=s.tenant_id, status=s.status)
+            for s in self.instances(host)]
+
     def select(self, host, servers):
         """``(selected, left)``: see :meth:`.policy.Selector.select`."""
         return self._selector.select(host, servers)
 
-    def evacuate(self, host, guard=None):
+    def prepare(self, host):
         began = self._clock()
-        guard = guard or _unguarded
+        ready = threading.Event()
+        with self._lock:
+            self._plans[host] = ready
+        try:
+            plan = self._plan(host)
+        except Exception as exc:
+            # evacuate() lists the host itself.
+            LOG.warning('Could not prepare the evacuation of %s (it will '
+                        'list the host when it starts): %s: %s', host,
+                        type(exc).__name__, exc)
+            plan = None
+        with self._lock:
+            if self._plans.get(host) is ready:
+                if plan is None:
+                    del self._plans[host]
+                else:
+                    self._plans[host] = plan
+        ready.set()
+        if plan is not None:
+            LOG.info('Evacuation of %s prepared in %.2f s: %d of its %d '
+                     'instances selected', host, self._clock() - began,
+                     len(plan.selected), len(plan.servers))
+
+    def _prepared(self, host):
+        """The plan ``prepare`` made for ``host`` (waiting for one under
+        way), once, or None."""
+        with self._lock:
+            plan = self._plans.pop(host, None)
+        if isinstance(plan, threading.Event):
+            plan.wait(PLAN_MAX_AGE)
+            with self._lock:
+                plan = self._plans.pop(host, None)
+        if not isinstance(plan, Plan) or \
+                self._clock() - plan.at > PLAN_MAX_AGE:
+            return None
+        return plan
+
+    def _plan(self, host):
         servers = self.instances(host)
         under_way = self._under_way(host)
         # Instances whose evacuation nova accepted earlier (a restarted
@@ -104,21 +170,46 @@ class NovaEvacuator(base.Evacuator):
             except nova_exceptions.NotFound:
                 continue
         selected, left = self.select(host, servers)
+        return Plan(servers, under_way, selected, left, self._clock())
+
+    def evacuate(self, host, guard=None):
+        began = self._clock()
+        guard = guard or _unguarded
+        plan = self._prepared(host)
+        prepared = plan is not None
+        if not prepared:
+            plan = self._plan(host)
         if self.policy.reserved_hosts:
             self._enable_reserved(host, guard)
-        LOG.info('Evacuating %d of the %d instances of %s (%s at a time)',
-                 len(selected), len(servers), host, self.policy.concurrency)
+        LOG.info('Evacuating %d of the %d instances of %s (%s at a time%s)',
+                 len(plan.selected), len(plan.servers), host,
+                 self.policy.concurrency,
+                 ', prepared %.1f s ago' % (began - plan.at)
+                 if prepared else '')
         watcher = watcher_module.StatusWatcher(
             self.nova, self._poll, self._fallback_poll,
-            ids={s.id for s in selected}, clock=self._clock)
+            ids={s.id for s in plan.selected}, clock=self._clock)
         with self._lock:
             self._watchers.add(watcher)
+        left = list(plan.left)
+        selected = list(plan.selected)
         try:
             with concurrent.futures.ThreadPoolExecutor(
                     self.policy.concurrency) as pool:
-                results = list(pool.map(
-                    lambda s: self._one(host, s, s.id in under_way,
-                                        watcher, guard), selected))
+                futures = [pool.submit(self._one, host, s,
+                                       s.id in plan.under_way, watcher,
+                                       guard) for s in plan.selected]
+                if prepared:
+                    # Listed again now that the host is isolated, beside
+                    # the first requests: what came to the host since.
+                    extra, extra_left = self._since(host, plan)
+                    watcher.watch(s.id for s in extra)
+                    selected.extend(extra)
+                    left.extend(extra_left)
+                    futures.extend(pool.submit(self._one, host, s, False,
+                                               watcher, guard)
+                                   for s in extra)
+                results = [f.result() for f in futures]
         finally:
             with self._lock:
                 self._watchers.discard(watcher)
@@ -131,6 +222,18 @@ class NovaEvacuator(base.Evacuator):
                  len(selected), host, self._clock() - began, watcher.reads,
                  watcher.polls)
         return results
+
+    def _since(self, host, plan):
+        """``(selected, left)`` of the instances on ``host`` now that the
+        prepared ``plan`` did not know."""
+        known = plan.ids() | plan.under_way
+        new = [s for s in self.instances(host) if s.id not in known]
+        if not new:
+            return [], []
+        LOG.warning('%d instances came to %s after its evacuation was '
+                    'prepared: %s', len(new), host,
+                    ', '.join(s.id for s in new))
+        return self.select(host, new)
 
     def observe(self, instance_id):
         with self._lock:
@@ -206,6 +309,13 @@ class NovaEvacuator(base.Evacuator):
                 guard()
                 try:
                     self.nova.servers.evacuate(server.id, host=target)
+                except nova_exceptions.NotFound:
+                    # Deleted since the host was listed: nothing to bring
+                    # back.
+                    LOG.info('Instance %s of %s was deleted before its '
+                             'evacuation', server.id, host)
+                    return self._result(server, True, 'deleted before its '
+                                        'evacuation: nothing to evacuate')
                 except nova_exceptions.Conflict as exc:
                     if policy.reset_state and not reset and \
                             watcher_module.task_of(

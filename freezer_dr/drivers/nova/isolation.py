@@ -28,6 +28,7 @@ no longer knows by that id (re-created), costs a lookup."""
 import datetime
 import logging
 import threading
+import time
 
 from novaclient import exceptions as nova_exceptions
 
@@ -41,6 +42,9 @@ REASON_PREFIX = 'freezer-dr'
 
 
 _RANK = {'disabled': 0, 'down': 1, 'up': 2}
+#: Seconds a re-arm waits for nova to report the compute up before it
+#: enables it.
+REARM_WAIT_UP = 60.0
 
 
 def _ours(service):
@@ -154,11 +158,19 @@ class NovaIsolator(base.Isolator):
         """One ``PUT /os-services/{id}`` (microversion 2.53)."""
         self.nova.client.put('/os-services/%s' % service_id, body=body)
 
-    def rearm(self, host):
+    def rearm(self, host, wait_up=REARM_WAIT_UP, interval=1.0):
         """Clear the force-down and enable the service (only if freezer-dr
         disabled it). nova refuses (raises) while the host's evacuations
         are not ``completed``, which its nova-compute does when it starts
-        again."""
+        again.
+
+        The service is enabled once nova reports it up (waiting up to
+        ``wait_up`` seconds): nova's API then has the compute drop the
+        ``COMPUTE_STATUS_DISABLED`` trait of its resource provider at
+        once, which the scheduler's placement query excludes. Enabled
+        while the compute is still starting, the trait stays until the
+        compute's next resource update (up to a minute without
+        instances)."""
         services = self._list(host)
         if not services:
             return base.failed('nova has no nova-compute service on host %s'
@@ -166,7 +178,27 @@ class NovaIsolator(base.Isolator):
         for service in services:
             if service.forced_down:
                 self.nova.services.force_down(service.id, False)
-            if service.status == 'disabled' and _ours(service):
-                self.nova.services.enable(service.id)
+        ours = [s for s in services if s.status == 'disabled' and _ours(s)]
+        if not ours:
+            return base.done('nova-compute on %s no longer forced down'
+                             % host)
+        deadline = time.monotonic() + wait_up
+        while True:
+            states = {s.id: s.state for s in self._list(host)}
+            if all(states.get(s.id) == 'up' for s in ours) or \
+                    time.monotonic() >= deadline:
+                break
+            time.sleep(interval)
+        for service in ours:
+            self.nova.services.enable(service.id)
+        late = [s.id for s in ours if states.get(s.id) != 'up']
+        if late:
+            LOG.warning('nova-compute on %s enabled before nova reported it '
+                        'up (waited %.0f s): the scheduler takes the host '
+                        'back at its next resource update (up to a minute)',
+                        host, wait_up)
+            return base.done('nova-compute on %s no longer forced down, '
+                             'enabled (before nova reported it up: new '
+                             'instances within a minute)' % host)
         return base.done('nova-compute on %s no longer forced down, enabled'
                          % host)

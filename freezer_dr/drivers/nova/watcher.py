@@ -108,6 +108,16 @@ class StatusWatcher:
         self.polls = 0
         self.reads = 0
 
+    def watch(self, ids):
+        """Notifications about ``ids`` count too (instances added to the
+        evacuation after this watcher began)."""
+        ids = frozenset(ids)
+        if not ids:
+            return
+        with self._cond:
+            if self._ids is not None:
+                self._ids = self._ids | ids
+
     def poke(self, server_id):
         """nova announced a change of ``server_id``: read it soon, if it
         is one of these instances (otherwise nothing)."""

@@ -285,6 +285,33 @@ def test_storm_clears_when_hosts_return_and_the_rest_are_declared():
     assert not cloud.core.storm_active
 
 
+def test_an_operator_recovers_one_host_the_storm_holds():
+    """``freezer-dr-manage host recover`` opens a recovery the engine
+    restores: the held host (and only it) moves to dead with its boot id,
+    the storm holds the others, and it is never declared again."""
+    cloud = Cloud(20)
+    cloud.run(30)
+    cloud.silent.update(cloud.hosts[:8])
+    cloud.run(30)
+    held = cloud.hosts[0]
+    assert cloud.core.state_of(held) == states.SUSPECT
+    cloud.log += cloud.core.restore(held, 'recovery_resumed', cloud.now,
+                                    'boot-' + held)
+    assert cloud.core.state_of(held) == states.DEAD
+    assert cloud.core.under_recovery() == [(held, 'boot-' + held)]
+    assert cloud.core.storm_active
+    assert all(cloud.core.state_of(h) == states.SUSPECT
+               for h in cloud.hosts[1:8])
+    # A host heard alive is not recovered on an operator's word.
+    up = cloud.hosts[10]
+    cloud.log += cloud.core.restore(up, 'recovery_resumed', cloud.now,
+                                    'boot-' + up)
+    assert cloud.core.state_of(up) == states.UP
+    cloud.run(400)
+    assert cloud.of(act.DECLARE_DEAD) == [] or held not in {
+        a.host for a in cloud.of(act.DECLARE_DEAD)}
+
+
 def test_slow_trickle_of_deaths_counts_within_the_window():
     # Hosts die one every 50 s: within a 300 s window the sixth is a
     # storm (more than 5 failed).
