@@ -538,7 +538,8 @@ WRONG_TOPIC = 'wrong topic'
 
 #: What each source may carry: the heartbeat topic, heartbeats and
 #: maintenance messages only; nova's topics, nova's service events only.
-HEARTBEAT_TYPES = frozenset((events.HEARTBEAT, events.MAINTENANCE))
+HEARTBEAT_TYPES = frozenset((events.HEARTBEAT, events.MAINTENANCE,
+                             events.CONFIRMED_DEAD))
 NOVA_TYPES = frozenset(events.NOVA_SERVICE_EVENTS)
 
 
@@ -564,14 +565,29 @@ class Admission:
         """``event`` as it counts, or the reason it is dropped (a str)."""
         verifier = self.verifier
         kind = type(event)
+        if kind is events.ConfirmedDead and verifier is None:
+            # (It leads to a fence: never unsigned, whatever
+            # allow_unsigned_heartbeats says.)
+            return UNSIGNED
         if verifier is None or (kind is not events.Heartbeat and
-                                kind is not events.Maintenance):
+                                kind is not events.Maintenance and
+                                kind is not events.ConfirmedDead):
             return event
         payload = raw.payload
         who = verifier.who(payload, event.host)
         if who is None:
             return UNSIGNED if signing.FIELD not in payload \
                 else BAD_SIGNATURE
+        if kind is events.ConfirmedDead:
+            # Only an operator (the master key), never the host's own key.
+            if who != signing.BY_OPERATOR:
+                return BAD_SIGNATURE
+            sent_at = payload.get('sent_at')
+            if type(sent_at) not in (int, float) or \
+                    abs(sent_at - event.received_at) > self.max_skew:
+                return STALE
+            return event._replace(requested_by='operator (%s)' % (
+                event.requested_by or 'unnamed'))
         if kind is events.Heartbeat:
             if who != signing.BY_HOST:
                 return BAD_SIGNATURE

@@ -45,6 +45,9 @@ import typing
 
 HEARTBEAT = 'freezer_dr.host.heartbeat'
 MAINTENANCE = 'freezer_dr.host.maintenance'
+#: An operator confirms a silent host dead (freezer-dr-manage host recover),
+#: signed with the heartbeat master key.
+CONFIRMED_DEAD = 'freezer_dr.host.confirmed_dead'
 BUS_STATUS = 'freezer_dr.engine.bus'
 INVENTORY = 'freezer_dr.engine.inventory'
 #: A host's state in an :class:`Inventory` (nova's view; ``unknown`` when
@@ -58,8 +61,8 @@ NOVA_SERVICE_EVENTS = {
 #: Events the engine makes itself (its canary, its questions to nova and
 #: the fencer): read from a recording, never taken from the bus.
 INTERNAL_TYPES = frozenset((BUS_STATUS, INVENTORY))
-EVENT_TYPES = frozenset((HEARTBEAT, MAINTENANCE, BUS_STATUS, INVENTORY,
-                         *NOVA_SERVICE_EVENTS))
+EVENT_TYPES = frozenset((HEARTBEAT, MAINTENANCE, CONFIRMED_DEAD, BUS_STATUS,
+                         INVENTORY, *NOVA_SERVICE_EVENTS))
 
 # oslo.messaging's notification priorities (lower case on the wire).
 PRIORITIES = frozenset(('audit', 'debug', 'info', 'warn', 'warning', 'error',
@@ -129,6 +132,17 @@ class Maintenance(typing.NamedTuple):
     received_at: float
     host: str
     enabled: bool
+    reason: str
+    requested_by: str
+
+
+class ConfirmedDead(typing.NamedTuple):
+    """An operator confirms that ``host``, silent, is dead: the engine
+    declares it dead if it suspects it, whatever the storm guard holds.
+    Counts only when signed with the heartbeat master key."""
+
+    received_at: float
+    host: str
     reason: str
     requested_by: str
 
@@ -333,6 +347,17 @@ def _parse_maintenance(payload, received_at):
               limit=MAX_HOST_LENGTH))
 
 
+def _parse_confirmed_dead(payload, received_at):
+    _require_dict(payload, 'confirmed dead payload')
+    return ConfirmedDead(
+        received_at,
+        _host_name(_field(payload, 'host', 'confirmed dead'),
+                   'confirmed dead host'),
+        _text(payload.get('reason', ''), 'confirmed dead reason'),
+        _text(payload.get('requested_by', ''), 'confirmed dead requested_by',
+              limit=MAX_HOST_LENGTH))
+
+
 def _parse_bus_status(payload, received_at):
     _require_dict(payload, 'bus status payload')
     return BusStatus(received_at,
@@ -422,6 +447,8 @@ def parse_notification(publisher_id, event_type, payload, received_at,
         return _parse_service_status(change, payload, received_at)
     if event_type == MAINTENANCE:
         return _parse_maintenance(payload, received_at)
+    if event_type == CONFIRMED_DEAD:
+        return _parse_confirmed_dead(payload, received_at)
     if type(event_type) is str and event_type in INTERNAL_TYPES:
         if not internal:
             raise MalformedMessage('%s is the engine\'s own event: never '

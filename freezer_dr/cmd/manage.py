@@ -23,8 +23,9 @@ watches the host again from its next heartbeat. ``host held`` lists the
 hosts held over the fence budget (``[recovery] max_fences``), ``host
 release HOST`` lets one of them be fenced and recovered (one host per
 command: the operator decides for each); ``host recover HOST --reason R``
-opens, on the operator's word, the recovery of a silent host the engine
-suspects (one the storm guard holds). ``host maintenance HOST on|off``
+confirms, signed with the master key, that a silent host the engine
+suspects (one the storm guard holds) is dead: it is declared dead and
+recovered. ``host maintenance HOST on|off``
 announces maintenance signed with the heartbeat master key;
 ``heartbeat-key create FILE`` writes a new master key (mode 0600) and
 ``heartbeat-key derive HOST`` prints the key of a host's agent. ``host
@@ -46,6 +47,7 @@ import time
 from oslo_config import cfg
 
 from freezer_dr import cmd
+from freezer_dr import events
 from freezer_dr import signing
 from freezer_dr import version
 from freezer_dr.conf import CONF
@@ -351,39 +353,65 @@ def _host_release():
 
 
 def _host_recover():
-    """An operator confirms a silent host dead: its recovery is opened in
-    the journal, and the leading engine runs it (fence first, as ever)
-    whatever the storm guard holds."""
+    """An operator confirms a silent host dead: a message signed with the
+    heartbeat master key, which every engine's core takes (a host it
+    suspects is declared dead, whatever the storm guard holds; any other
+    is refused, and the decision says why). The leading engine then
+    recovers it (fenced first, as ever)."""
+    import oslo_messaging
+
+    from freezer_dr import bus
     host = CONF.command.host
     by = CONF.command.by or getpass.getuser()
-    answer = _engine_hosts()
-    live = next((h for h in answer['hosts'] if h['host'] == host), None)
+    live = None
+    try:
+        answer = _engine_hosts()
+    except EngineUnreachable as exc:
+        sys.stderr.write('freezer-dr-manage: %s: the host\'s state is not '
+                         'checked\n' % exc)
+    else:
+        live = next((h for h in answer['hosts'] if h['host'] == host), None)
+        if live is None:
+            raise LookupError('%s is not tracked by engine %s' % (
+                host, answer['engine']))
+        if live['state'] != 'suspect':
+            sys.stderr.write(
+                'freezer-dr-manage: %s is %s: only a silent host the engine '
+                'suspects (held by the storm guard, or not yet declared '
+                'dead) is recovered on an operator\'s word\n'
+                % (host, live['state']))
+            return EXIT_FAILED
+    # (Registers [DEFAULT] transport_url, read from the files already.)
+    oslo_messaging.get_notification_transport(CONF)
+    payload = signing.sign({'host': host, 'reason': CONF.command.reason,
+                            'requested_by': by, 'sent_at': time.time()},
+                           _master_key())
+    bus.publish_confirmed(
+        bus.kombu_url(CONF), CONF.bus.heartbeat_exchange,
+        CONF.bus.heartbeat_topic, bus.encode_notification(
+            'freezer-dr-manage', events.CONFIRMED_DEAD, payload))
     if live is None:
-        raise LookupError('%s is not tracked by engine %s' % (
-            host, answer['engine']))
-    if live['state'] != 'suspect':
-        sys.stderr.write(
-            'freezer-dr-manage: %s is %s: only a host the engine suspects '
-            '(silent; held by the storm guard, or not yet declared dead) '
-            'is recovered on an operator\'s word%s\n' % (
-                host, live['state'],
-                ' (its recovery is under way or done: freezer-dr-manage '
-                'host show %s)' % host if live['state'] not in (
-                    'up', 'unknown', 'maintenance') else ''))
-        return 1
-    journal = _journal()
-    incarnation = live['incarnation'] or 'unknown'
-    rec = journal.begin(host, incarnation, 'an operator (%s) confirmed it '
-                        'dead: %s' % (by, CONF.command.reason))
-    if not rec.created:
-        sys.stderr.write('freezer-dr-manage: recovery %d of %s (incarnation '
-                         '%s) is already in the journal, %s\n' % (
-                             rec.id, host, incarnation, rec.status))
-        return 1
-    print('%s: recovery %d opened by %s (incarnation %s): the leading '
-          'engine fences and recovers it within [recovery] '
-          'journal_poll_interval' % (host, rec.id, by, incarnation))
-    return 0
+        print('%s: confirmed dead by %s, signed with the master key: an '
+              'engine that suspects it declares it dead and recovers it '
+              '(freezer-dr-manage host show %s)' % (host, by, host))
+        return EXIT_OK
+    deadline = time.monotonic() + CONF.command.wait
+    while time.monotonic() < deadline:
+        state = next((h['state'] for h in _engine_hosts()['hosts']
+                      if h['host'] == host), None)
+        if state not in ('suspect', None):
+            break
+        time.sleep(0.5)
+    if state in ('suspect', None, 'up'):
+        sys.stderr.write('freezer-dr-manage: %s is still %s %.0f s after the '
+                         'confirmation: the engine did not take it (its log '
+                         'and decisions say why)\n'
+                         % (host, state, CONF.command.wait))
+        return EXIT_FAILED
+    print('%s: confirmed dead by %s: the engine declared it dead, its '
+          'recovery is under way (%s; freezer-dr-manage host show %s)'
+          % (host, by, state, host))
+    return EXIT_OK
 
 
 def _key_create():
@@ -455,7 +483,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNREACHABLE = \
 
 #: Commands that need no journal.
 _NO_JOURNAL = (_key_create, _key_derive, _host_maintenance, _host_list,
-               _config_migrate)
+               _config_migrate, _host_recover)
 
 
 def _formats(parser):
@@ -535,7 +563,11 @@ def _add_commands(subparsers):
                          help='why (kept in the journal and the mails)')
     recover.add_argument('--by', help='who (default: the user)')
     recover.add_argument('--url', help='the engine\'s endpoint (default: '
-                                       'from [metrics])')
+                                       'from [metrics]), asked before and '
+                                       'after')
+    recover.add_argument('--wait', type=float, default=15.0,
+                         help='seconds to wait for the engine to declare '
+                              'it dead (default: 15)')
     recover.set_defaults(func=_host_recover)
     maintenance = host_commands.add_parser(
         'maintenance', help='put a host in (or out of) maintenance, signed '

@@ -213,10 +213,10 @@ class Evacuator(Driver):
         """Read, without changing anything in the cloud, what
         :meth:`evacuate` will need for ``host`` (its instances, which of
         them to evacuate), so that the evacuation starts at once: called
-        from a thread of its own while ``host`` is fenced and isolated,
-        never after its evacuation began. ``evacuate`` must still find an
-        instance that came to the host after it. Must not raise. The
-        default does nothing."""
+        while ``host`` is fenced and isolated, before its evacuation; must
+        return at once (reading in a thread of its own) and never raise.
+        ``evacuate`` must still find an instance that came to the host
+        after it. The default does nothing."""
 
     def observe(self, instance_id):
         """nova announced a change of the instance ``instance_id`` (a

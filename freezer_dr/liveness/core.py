@@ -176,6 +176,8 @@ class LivenessCore:
             decided = self._on_service_status(event, now)
         elif kind is events.Maintenance:
             decided = self._on_maintenance(event, now)
+        elif kind is events.ConfirmedDead:
+            decided = self._on_confirmed_dead(event, now)
         elif kind is events.BusStatus:
             decided = self._on_bus_status(event, now)
         elif kind is events.Inventory:
@@ -557,9 +559,16 @@ class LivenessCore:
             if guard.hold(h.name):
                 decided.append(self._action(
                     act.HELD, h.name, 'storm guard: not declared dead '
-                    '(evidence: %s)' % evidence, time=now))
+                    '(evidence: %s)' % evidence, time=now,
+                    cut_off=bool(cut_off)))
             return
-        self._transition(h, 'declared_dead')
+        self._declare(h, now, evidence, decided, 'declared_dead')
+
+    def _declare(self, h, now, evidence, decided, trigger, confirmed=None):
+        """Move suspect ``h`` to dead and decide ``declare_dead`` (with
+        ``confirmed``: the operator's confirmation, its reason)."""
+        guard = self._storm
+        self._transition(h, trigger)
         h.noted = False
         h.declared = h.boot_id if h.last_heard is not None else UNHEARD
         heapq.heappush(self._timers, (guard.declared(now, h.name),
@@ -568,13 +577,16 @@ class LivenessCore:
             h.unheard = False
             decided.append(self._action(
                 act.DECLARE_DEAD, h.name, 'never heard since the engine '
-                'started (expected for %.3f s); nova reports its compute '
-                'service down' % (now - h.expected_since), time=now,
+                'started (expected for %.3f s); %s' % (
+                    now - h.expected_since, confirmed or 'nova reports its '
+                    'compute service down'), time=now,
                 evidence=evidence, boot_id=None, sequence=None,
                 last_heard=None, silence=round(now - h.expected_since, 6)))
             return
         silence = now - h.last_heard
-        if evidence == 'nova':
+        if confirmed is not None:
+            why = confirmed
+        elif evidence == 'nova':
             why = 'nova reports the compute service forced down'
         else:
             why = 'suspect for %.3f s without a heartbeat' % (
@@ -826,6 +838,29 @@ class LivenessCore:
                                  'API before it counts as evidence',
                                  change='update')]
         return _NOTHING
+
+    def _on_confirmed_dead(self, ev, now):
+        """An operator confirms ``ev.host`` dead (signed with the master
+        key): a host the engine suspects (silent, held by the storm guard
+        or not yet declared) is declared dead now; any other is refused
+        (a host heard alive is never fenced on anyone's word)."""
+        h = self._hosts.get(ev.host)
+        if h is None or h.state != st.SUSPECT:
+            return [self._action(
+                act.REFUSED, ev.host, '%s confirmed %s dead, refused: the '
+                'engine %s; only a silent host it suspects is declared dead '
+                'on an operator\'s word' % (
+                    ev.requested_by or 'an operator', ev.host,
+                    'does not track it' if h is None else
+                    'knows it %s' % h.state),
+                requested_by=ev.requested_by)]
+        decided = []
+        self._declare(h, now, 'operator', decided, 'operator_confirmed',
+                      confirmed='%s confirmed it dead: %s' % (
+                          ev.requested_by or 'an operator',
+                          ev.reason or 'no reason given'))
+        self._reconsider_storm(now, decided)
+        return decided
 
     def _on_maintenance(self, ev, now):
         h = self._hosts.get(ev.host)

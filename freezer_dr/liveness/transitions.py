@@ -75,9 +75,10 @@ TABLE = (
     Transition(s.UNKNOWN, 'recovery_resumed', s.DEAD,
                'the engine (re)started with this host\'s recovery '
                'unfinished in the journal: it resumes'),
-    Transition(s.SUSPECT, 'recovery_resumed', s.DEAD,
+    Transition(s.SUSPECT, 'operator_confirmed', s.DEAD,
                'an operator confirmed the silent host dead (freezer-dr-manage '
-               'host recover), whatever the storm guard holds'),
+               'host recover, signed with the master key), whatever the '
+               'storm guard holds'),
     Transition(s.UNKNOWN, 'journal_recovered', s.RECOVERED,
                'the engine (re)started: the journal says the host was '
                'recovered and is not re-armed yet'),

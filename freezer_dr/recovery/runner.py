@@ -90,7 +90,11 @@ class RecoveryRunner:
         # Engine thread only: the storm under way (its reason), and
         # whether this engine alerted it.
         self._storm_reason = None
-        self._storm_cut_off = False
+        # Worker threads of their own for the reports of hosts the storm
+        # guard holds (a nova listing and mails each): recoveries never
+        # wait behind them.
+        self._tell_pool = concurrent.futures.ThreadPoolExecutor(
+            2, thread_name_prefix='held')
         self._storm_alerted = False
         # Worker threads: when the last fence-budget alert was raised
         # (monotonic), one per window.
@@ -162,6 +166,7 @@ class RecoveryRunner:
                 LOG.warning('%d recoveries still under way after %.0f s: '
                             'the next leader resumes them from the '
                             'journal', len(running), wait)
+        self._tell_pool.shutdown(wait=False, cancel_futures=True)
         self.alerts.stop(wait=min(wait, 1.0))
 
     # --- decisions (engine thread) ---
@@ -176,10 +181,6 @@ class RecoveryRunner:
             LOG.error('Storm guard: %s. Automatic recovery is stopped; the '
                       'administrators must act.', action.reason)
             self._storm_reason = action.reason
-            # (Cut off, the engine may be the one that cannot hear: its
-            # held hosts are most likely alive, and their projects are not
-            # told otherwise; the storm's alert tells the administrators.)
-            self._storm_cut_off = 'heard' in dict(action.details)
             self._storm_alerted = False
             self._alert_storm()
         elif action.kind == act.STORM_CLEARED:
@@ -189,12 +190,18 @@ class RecoveryRunner:
             LOG.warning('Host %s: %s', host, action.reason)
         elif action.kind == act.HELD:
             LOG.warning('%s %s: %s', action.kind, host, action.reason)
+            # (Once per host and storm: the core holds each once. Held
+            # while this engine may be the one cut off, the host is most
+            # likely alive: its projects are not told otherwise, and the
+            # storm's alert tells the administrators.)
             if self.owns(action.host) and not self._stop.is_set() and \
-                    not self._storm_cut_off:
-                # (Once per host and storm: the core holds each once.)
-                self._pool.submit(self._tell_held, action.host,
-                                  action.reason, self._storm_reason or
-                                  'the storm guard holds it')
+                    not dict(action.details).get('cut_off'):
+                try:
+                    self._tell_pool.submit(
+                        self._tell_held, action.host, action.reason,
+                        self._storm_reason or 'the storm guard holds it')
+                except RuntimeError:    # (stopping)
+                    pass
         elif action.kind in (act.SUSPECT, act.BUS_DOWN,
                              act.NOVA_DISAGREES, act.REFUSED,
                              act.IGNORED_PROGRESS, act.UNHEARD):
@@ -221,18 +228,22 @@ class RecoveryRunner:
         the storm guard holds hear of it (its instances are down and not
         moved), with the command that recovers it on the operator's
         word."""
-        flow = self._flow
-        affected = getattr(flow, 'affected', lambda host: ())
-        report = report_module.held(
-            host, 'unknown', reason, 'storm guard: %s' % why,
-            affected(host), STORM_NEXT % host, time.time())
-        for name, notifier in getattr(flow, 'notifiers', {}).items():
-            try:
-                notifier.notify(report)
-            except Exception as exc:
-                LOG.error('Host %s held by the storm guard: notifier %s '
-                          'failed: %s: %s', host, name, type(exc).__name__,
-                          exc)
+        try:
+            flow = self._flow
+            affected = getattr(flow, 'affected', lambda host: ())
+            report = report_module.held(
+                host, 'unknown', reason, why, affected(host),
+                STORM_NEXT % host, time.time())
+            for name, notifier in getattr(flow, 'notifiers', {}).items():
+                try:
+                    notifier.notify(report)
+                except Exception as exc:
+                    LOG.error('Host %s held by the storm guard: notifier %s '
+                              'failed: %s: %s', host, name,
+                              type(exc).__name__, exc)
+        except Exception:
+            LOG.exception('Host %s held by the storm guard: its report '
+                          'could not be made', host)
 
     def leads(self):
         """Whether this engine may act (it leads, or runs alone)."""

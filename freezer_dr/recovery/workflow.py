@@ -52,6 +52,9 @@ STARTED = journal_api.STARTED
 ANNOUNCE_WAIT = 30.0
 
 StepResult = base.StepResult
+#: Seconds the notifications of a failed or held recovery wait for the
+#: host's instances to be listed.
+AFFECTED_WAIT = 30.0
 #: The commands that move a failed or a held recovery on.
 RETRY = 'freezer-dr-manage recovery retry %s'
 RELEASE = 'freezer-dr-manage host release %s'
@@ -243,25 +246,32 @@ class Workflow:
     def affected(self, host):
         """The instances still on ``host`` (down, not moved), for the
         mails of a failed or held recovery; none when they cannot be
-        listed (said in the log)."""
-        try:
-            return tuple(self.evacuator.affected(host))
-        except Exception as exc:
+        listed within AFFECTED_WAIT seconds (said in the log)."""
+        found = []
+
+        def listing():
+            try:
+                found.append(tuple(self.evacuator.affected(host)))
+            except Exception as exc:
+                LOG.error('Recovery of %s: its instances could not be '
+                          'listed for the notifications: %s: %s', host,
+                          type(exc).__name__, exc)
+        thread = threading.Thread(target=listing, daemon=True,
+                                  name='affected-%s' % host[:40])
+        thread.start()
+        thread.join(AFFECTED_WAIT)
+        if not found and thread.is_alive():
             LOG.error('Recovery of %s: its instances could not be listed '
-                      'for the notifications: %s: %s', host,
-                      type(exc).__name__, exc)
-            return ()
+                      'for the notifications within %.0f s', host,
+                      AFFECTED_WAIT)
+        return found[0] if found else ()
 
     def _prepare(self, host):
-        def prepare():
-            try:
-                self.evacuator.prepare(host)
-            except Exception:   # it must not; a bug costs only the time
-                LOG.exception('Preparing the evacuation of %s raised', host)
-        thread = threading.Thread(target=prepare, daemon=True,
-                                  name='prepare-%s' % host)
-        thread.start()
-        return thread
+        try:
+            self.evacuator.prepare(host)
+        except Exception:   # it must not; a bug costs only the time
+            LOG.exception('Preparing the evacuation of %s raised', host)
+        return host
 
     def _run_step(self, step, context):
         try:

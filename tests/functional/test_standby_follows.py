@@ -11,9 +11,11 @@ import pytest
 from freezer_dr import engine as engine_module
 from freezer_dr import events
 from freezer_dr.drivers import base
+from freezer_dr.journal import api
 from freezer_dr.liveness import settings
 from freezer_dr.recovery import runner as runner_module
 from freezer_dr.recovery import workflow
+from tests.helpers import wait_for
 from tests.unit.helpers import Clock
 from tests.unit.helpers import Leadership
 
@@ -101,7 +103,11 @@ def test_a_new_leader_never_fences_a_host_the_old_one_recovered(
         if a.state() == 'recovered':
             break
     assert a.state() == 'recovered' and fencer.fenced == ['x']
-    # The standby reads the journal: recovered there too.
+    # The standby reads the journal: recovered there too. (The leader's
+    # core says recovered at the evacuation's end; its worker writes the
+    # journal's end after the notify step.)
+    wait_for(lambda: journal.history('x')[0].status == api.DONE, 30,
+             message='the recovery done in the journal')
     b.poll()
     assert b.state() == 'recovered'
     # The operator re-arms it; it reboots and heartbeats again.

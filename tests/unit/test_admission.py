@@ -69,6 +69,28 @@ def test_maintenance_says_who_from_its_signature_not_its_text():
     assert refused == {bus.UNSIGNED: 1}
 
 
+def test_a_host_is_confirmed_dead_only_with_the_master_key():
+    """freezer-dr-manage host recover leads to a fence: the host's own key
+    (a compromised host), no signature, an old message, or no verifier at
+    all (allow_unsigned_heartbeats) never count."""
+    key = signing.derive(MASTER, 'compute-1')
+    payload = {'host': 'compute-1', 'reason': 'rack B', 'sent_at': T,
+               'requested_by': 'alice'}
+    parsed, refused = _parse(
+        _raw(events.CONFIRMED_DEAD, signing.sign(payload, MASTER)),
+        _raw(events.CONFIRMED_DEAD, signing.sign(payload, key)),
+        _raw(events.CONFIRMED_DEAD, dict(payload)),
+        _raw(events.CONFIRMED_DEAD, signing.sign(
+            dict(payload, sent_at=T - 3600), MASTER)))
+    assert parsed == [events.ConfirmedDead(T, 'compute-1', 'rack B',
+                                           'operator (alice)')]
+    assert refused == {bus.BAD_SIGNATURE: 1, bus.UNSIGNED: 1, bus.STALE: 1}
+    parsed, refused = _parse(
+        _raw(events.CONFIRMED_DEAD, signing.sign(payload, MASTER)),
+        admission=bus.Admission(None))
+    assert parsed == [] and refused == {bus.UNSIGNED: 1}
+
+
 def test_without_a_verifier_everything_well_formed_counts():
     parsed, refused = _parse(_raw(events.HEARTBEAT, _beat()),
                              admission=bus.Admission(None))

@@ -95,6 +95,9 @@ def when(epoch):
 def outcome(instance):
     """One instance's fate in a few words."""
     if instance.ok:
+        if not instance.target_host and instance.detail.startswith(
+                'deleted'):
+            return 'deleted, nothing to evacuate'
         return 'evacuated'
     if not instance.target_host and instance.detail.startswith('down on '):
         return 'DOWN, not moved'

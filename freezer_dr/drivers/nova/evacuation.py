@@ -56,7 +56,9 @@ EXPECTED = {'ACTIVE': 'ACTIVE', 'SHUTOFF': 'SHUTOFF', 'ERROR': 'ACTIVE'}
 MIGRATION_LIVE = ('accepted', 'pre-migrating', 'migrating', 'done',
                   'completed', 'running')
 #: Seconds a prepared plan is used for; older, the host is listed again.
-PLAN_MAX_AGE = 300.0
+PLAN_MAX_AGE = 120.0
+#: Seconds evacuate() waits for a preparation still under way.
+PLAN_WAIT = 60.0
 
 
 class Plan(typing.NamedTuple):
@@ -70,6 +72,14 @@ class Plan(typing.NamedTuple):
 
     def ids(self):
         return {s.id for s in self.servers}
+
+
+class _Preparation:
+    """One prepare() under way or done: its plan once ``ready`` is set."""
+
+    def __init__(self):
+        self.ready = threading.Event()
+        self.plan = None
 
 
 class NovaEvacuator(base.Evacuator):
@@ -120,41 +130,42 @@ class NovaEvacuator(base.Evacuator):
         return self._selector.select(host, servers)
 
     def prepare(self, host):
-        began = self._clock()
-        ready = threading.Event()
+        # (Registered before this returns, so that evacuate() always finds
+        # it; the reads run in a thread of their own.)
+        preparation = _Preparation()
         with self._lock:
-            self._plans[host] = ready
+            self._plans[host] = preparation
+        thread = threading.Thread(target=self._prepare, name='prepare-%s'
+                                  % host[:40], args=(host, preparation),
+                                  daemon=True)
+        thread.start()
+
+    def _prepare(self, host, preparation):
+        began = self._clock()
         try:
-            plan = self._plan(host)
+            preparation.plan = self._plan(host)
         except Exception as exc:
             # evacuate() lists the host itself.
             LOG.warning('Could not prepare the evacuation of %s (it will '
                         'list the host when it starts): %s: %s', host,
                         type(exc).__name__, exc)
-            plan = None
-        with self._lock:
-            if self._plans.get(host) is ready:
-                if plan is None:
-                    del self._plans[host]
-                else:
-                    self._plans[host] = plan
-        ready.set()
-        if plan is not None:
+        finally:
+            preparation.ready.set()
+        if preparation.plan is not None:
             LOG.info('Evacuation of %s prepared in %.2f s: %d of its %d '
                      'instances selected', host, self._clock() - began,
-                     len(plan.selected), len(plan.servers))
+                     len(preparation.plan.selected),
+                     len(preparation.plan.servers))
 
     def _prepared(self, host):
         """The plan ``prepare`` made for ``host`` (waiting for one under
         way), once, or None."""
         with self._lock:
-            plan = self._plans.pop(host, None)
-        if isinstance(plan, threading.Event):
-            plan.wait(PLAN_MAX_AGE)
-            with self._lock:
-                plan = self._plans.pop(host, None)
-        if not isinstance(plan, Plan) or \
-                self._clock() - plan.at > PLAN_MAX_AGE:
+            preparation = self._plans.pop(host, None)
+        if preparation is None or not preparation.ready.wait(PLAN_WAIT):
+            return None
+        plan = preparation.plan
+        if plan is None or self._clock() - plan.at > PLAN_MAX_AGE:
             return None
         return plan
 
@@ -177,7 +188,11 @@ class NovaEvacuator(base.Evacuator):
         guard = guard or _unguarded
         plan = self._prepared(host)
         prepared = plan is not None
-        if not prepared:
+        if prepared:
+            # (Read again: a plan left by a recovery this engine stopped
+            # leading, then led again, must not evacuate twice.)
+            plan = plan._replace(under_way=self._under_way(host))
+        else:
             plan = self._plan(host)
         if self.policy.reserved_hosts:
             self._enable_reserved(host, guard)
@@ -227,7 +242,15 @@ class NovaEvacuator(base.Evacuator):
         """``(selected, left)`` of the instances on ``host`` now that the
         prepared ``plan`` did not know."""
         known = plan.ids() | plan.under_way
-        new = [s for s in self.instances(host) if s.id not in known]
+        try:
+            new = [s for s in self.instances(host) if s.id not in known]
+        except Exception as exc:
+            LOG.error('%s could not be listed again after its evacuation '
+                      'was prepared (%s: %s): an instance that came to it '
+                      'since is not evacuated; compare nova\'s listing of '
+                      'the host with the recovery\'s', host,
+                      type(exc).__name__, exc)
+            return [], []
         if not new:
             return [], []
         LOG.warning('%d instances came to %s after its evacuation was '
@@ -267,6 +290,13 @@ class NovaEvacuator(base.Evacuator):
             target = hosts[self._next_reserved % len(hosts)]
             self._next_reserved += 1
         return target
+
+    def _deleted(self, server_id):
+        try:
+            self.nova.servers.get(server_id)
+        except nova_exceptions.NotFound:
+            return True
+        return False
 
     def _result(self, server, ok, detail, target=''):
         return base.InstanceResult(server.id, ok, detail, name=server.name,
@@ -309,9 +339,12 @@ class NovaEvacuator(base.Evacuator):
                 guard()
                 try:
                     self.nova.servers.evacuate(server.id, host=target)
-                except nova_exceptions.NotFound:
-                    # Deleted since the host was listed: nothing to bring
-                    # back.
+                except nova_exceptions.NotFound as exc:
+                    if not self._deleted(server.id):
+                        # (nova says 404 for a target host it does not
+                        # know, too.)
+                        return self._result(server, False, 'nova refused: '
+                                            '%s' % exc)
                     LOG.info('Instance %s of %s was deleted before its '
                              'evacuation', server.id, host)
                     return self._result(server, True, 'deleted before its '

@@ -285,31 +285,41 @@ def test_storm_clears_when_hosts_return_and_the_rest_are_declared():
     assert not cloud.core.storm_active
 
 
-def test_an_operator_recovers_one_host_the_storm_holds():
-    """``freezer-dr-manage host recover`` opens a recovery the engine
-    restores: the held host (and only it) moves to dead with its boot id,
-    the storm holds the others, and it is never declared again."""
+def test_an_operator_confirms_one_host_the_storm_holds_dead():
+    """``freezer-dr-manage host recover`` (a ConfirmedDead event, signed
+    with the master key): the held host, and only it, is declared dead with
+    its boot id and the operator's words, the storm holds the others, and
+    a host heard alive, or one not tracked, is refused."""
     cloud = Cloud(20)
     cloud.run(30)
     cloud.silent.update(cloud.hosts[:8])
     cloud.run(30)
     held = cloud.hosts[0]
     assert cloud.core.state_of(held) == states.SUSPECT
-    cloud.log += cloud.core.restore(held, 'recovery_resumed', cloud.now,
-                                    'boot-' + held)
+    before = len(cloud.log)
+    cloud.send(events.ConfirmedDead(cloud.now, held, 'rack B lost power',
+                                    'operator (alice)'))
+    dead = [a for a in cloud.log[before:] if a.kind == act.DECLARE_DEAD]
+    assert [a.host for a in dead] == [held]
+    assert dead[0].reason.endswith('operator (alice) confirmed it dead: '
+                                   'rack B lost power')
+    assert dict(dead[0].details)['evidence'] == 'operator'
+    assert dict(dead[0].details)['boot_id'] == 'boot-' + held
     assert cloud.core.state_of(held) == states.DEAD
-    assert cloud.core.under_recovery() == [(held, 'boot-' + held)]
     assert cloud.core.storm_active
     assert all(cloud.core.state_of(h) == states.SUSPECT
                for h in cloud.hosts[1:8])
-    # A host heard alive is not recovered on an operator's word.
     up = cloud.hosts[10]
-    cloud.log += cloud.core.restore(up, 'recovery_resumed', cloud.now,
-                                    'boot-' + up)
+    for host in (up, 'compute-unknown'):
+        before = len(cloud.log)
+        cloud.send(events.ConfirmedDead(cloud.now, host, 'x', 'operator'))
+        [refused] = cloud.log[before:]
+        assert refused.kind == act.REFUSED and refused.host == host
     assert cloud.core.state_of(up) == states.UP
+    # Declared once: the storm clearing later declares only the others.
+    cloud.silent.clear()
     cloud.run(400)
-    assert cloud.of(act.DECLARE_DEAD) == [] or held not in {
-        a.host for a in cloud.of(act.DECLARE_DEAD)}
+    assert [a.host for a in cloud.of(act.DECLARE_DEAD)].count(held) == 1
 
 
 def test_slow_trickle_of_deaths_counts_within_the_window():
