@@ -202,7 +202,7 @@ class Evacuator(Driver):
 
     def affected(self, host):
         """The instances on ``host`` now, as :class:`InstanceResult` values
-        not evacuated (``ok`` False, ``detail`` saying they are down and
+        not evacuated (``ok`` False, ``detail`` ``still on HOST``: down and
         not moved): the administrators and every project are told of them
         when a recovery fails or is held before its evacuation. Changes
         nothing in the cloud; raises when they cannot be listed. The

@@ -113,7 +113,7 @@ def _down(report):
     """``report``'s instances as the evacuator's ``affected`` lists them:
     still on the host, down, not moved."""
     return tuple(i._replace(ok=False, target_host='',
-                            detail='down on %s, not moved' % report.host)
+                            detail='still on %s' % report.host)
                  for i in report.instances)
 
 
@@ -176,7 +176,7 @@ def test_a_held_recovery_says_so_and_how_to_move_it_on(smtp):
         i.id in summary.body for i in report.instances)
     alpha = mails[('alice@alpha.example', 'bob@alpha.example')]
     assert alpha.subject == ('[freezer-dr] %s failed: your instances there '
-                             'are down and not moved yet' % report.host)
+                             'may be down, none was moved' % report.host)
     assert 'HELD: nothing was moved' in alpha.body
 
 

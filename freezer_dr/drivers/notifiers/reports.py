@@ -99,7 +99,7 @@ def outcome(instance):
                 'deleted'):
             return 'deleted, nothing to evacuate'
         return 'evacuated'
-    if not instance.target_host and instance.detail.startswith('down on '):
+    if not instance.target_host and instance.detail.startswith('still on '):
         return 'DOWN, not moved'
     return 'NOT evacuated'
 

@@ -121,7 +121,7 @@ class NovaEvacuator(base.Evacuator):
 
     def affected(self, host):
         return [base.InstanceResult(
-            s.id, False, 'down on %s, not moved' % host, name=s.name,
+            s.id, False, 'still on %s' % host, name=s.name,
             project_id=s.tenant_id, status=s.status)
             for s in self.instances(host)]
 
