@@ -300,9 +300,9 @@ def test_evacuated_instances_are_read_on_nova_s_notifications(cloud_hosts):
 
 def test_a_prepared_evacuation_starts_with_its_requests(cloud_hosts):
     """``prepare`` (the workflow calls it while the host is fenced) lists
-    the host ahead: ``evacuate`` then sends its first evacuation before any
-    listing, and still evacuates an instance that came to the host after
-    the preparation (the host is listed again beside the first requests),
+    the host ahead: ``evacuate`` then sends every planned evacuation before
+    any listing, and still evacuates an instance that came to the host
+    after the preparation (the host is listed again once those are done),
     and counts one deleted meanwhile as nothing to evacuate."""
     cloud = cloud_hosts
     admin = cloud.nova(version='2.53')
@@ -348,3 +348,7 @@ def test_a_prepared_evacuation_starts_with_its_requests(cloud_hosts):
                 if method == 'GET' and '/servers/detail' in url
                 and 'host=compute-1' in url]
     assert listings and first_evacuate < listings[0], sent
+    before = {url.split('/servers/')[1].split('/')[0]
+              for method, url in sent[:listings[0]]
+              if method == 'POST' and url.endswith('/action')}
+    assert before == {s.id for s in early}, sent
