@@ -189,7 +189,7 @@ class Workflow:
 
         results = []
         recovered = True
-        preparing = []
+        prepared = False
         for step in self.steps:
             name = step.name
             if name == NOTIFY:
@@ -219,11 +219,12 @@ class Workflow:
                 tell(name, previous)
                 continue
             tell(name, STARTED)
-            if name in (FENCE, ISOLATE) and not preparing:
+            if name in (FENCE, ISOLATE) and not prepared:
                 # The evacuation's reads (the host's instances, which to
                 # evacuate) while the host is fenced and isolated: the
                 # evacuate step then starts with its first request.
-                preparing.append(self._prepare(host))
+                self._prepare(host)
+                prepared = True
             began = self._clock()
             result = self._run_step(step, context)
             context.step_finished(name, result.status, result.detail)
@@ -271,7 +272,6 @@ class Workflow:
             self.evacuator.prepare(host)
         except Exception:   # it must not; a bug costs only the time
             LOG.exception('Preparing the evacuation of %s raised', host)
-        return host
 
     def _run_step(self, step, context):
         try:
