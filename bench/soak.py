@@ -102,7 +102,9 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 sys.path.insert(0, TOP)
 
+from freezer_dr import engine as engine_module  # noqa: E402
 from freezer_dr import signing  # noqa: E402
+from freezer_dr.conf import bus as bus_conf  # noqa: E402
 from freezer_dr.liveness import settings as liveness_settings  # noqa: E402
 from tests import helpers  # noqa: E402
 from tests.functional import deployment  # noqa: E402
@@ -113,6 +115,8 @@ PREFIX = 'bench-soak-'
 #: The liveness settings the engine runs with (the defaults).
 LIVENESS = liveness_settings.LivenessSettings()
 WINDOW = LIVENESS.detection_window()
+#: The engine's [bus] deaf_after (the soak keeps the default).
+DEAF_AFTER = [o for o in bus_conf.opts if o.name == 'deaf_after'][0].default
 #: Seconds of steady heartbeats after which the engine judges a silence
 #: by WINDOW (the phi detector starts from wider seeds).
 LEARN = (deployment.intervals_to_learn(LIVENESS) + 3) * \
@@ -655,6 +659,7 @@ class Soak:
         self.engine_ready = None     # when it had heard all hosts since
         self.heard_since = None      # when it last heard the bus again
         self.broker_restarted = 0.0
+        self.broker_back = 0.0
         self.broker_restarts = 0
         self.engine_restarts = 0
         # Freezing the engine (--freeze-engine) waits while this is held
@@ -703,6 +708,14 @@ class Soak:
                 else None
         if self.engine_started >= self.broker_restarted:
             return self.engine_ready        # (never deaf)
+        if self.broker_back and time.time() >= self.broker_back + \
+                engine_module.FIRST_CANARY_WITHIN + DEAF_AFTER + 2:
+            # An engine that had no canary back yet when the broker
+            # stopped (one just started) reports nothing if its first
+            # canary comes back within FIRST_CANARY_WITHIN: by now it
+            # would have said it was deaf; it hears since the broker came
+            # back.
+            return self.broker_back
         return None
 
     def wait_ready(self, timeout=300):
@@ -725,9 +738,11 @@ class Soak:
         for: the next kill is)."""
         self.log('broker: stopping (SIGTERM)')
         self.broker_restarted = time.time()
+        self.broker_back = 0.0
         self.broker.stop()
         self.log('broker: stopped; starting')
         self.broker.start()
+        self.broker_back = time.time()
         self.broker_restarts += 1
         self.log('broker: started')
 
