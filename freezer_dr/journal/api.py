@@ -86,6 +86,10 @@ class RecoveryRecord(typing.NamedTuple):
     #: When an operator released it from a hold over the fence budget.
     released_at: typing.Optional[float] = None
     released_by: str = ''
+    #: ``(name, answer)``: the step :meth:`Journal.begin` started in the
+    #: same transaction, and what :meth:`Journal.step_started` would have
+    #: answered (None when none was started).
+    started: typing.Optional[tuple] = None
 
 
 class StepRecord(typing.NamedTuple):
@@ -102,11 +106,11 @@ def _number(epoch):
     return epoch.epoch if isinstance(epoch, HostToken) else epoch
 
 
-def _recovery(row, created=False):
+def _recovery(row, created=False, started=None):
     return RecoveryRecord(row.id, row.host, row.incarnation, row.status,
                           row.reason, row.created_at, row.updated_at,
                           created, row.rearmed_at, row.rearmed_by,
-                          row.released_at, row.released_by)
+                          row.released_at, row.released_by, started)
 
 
 class Journal:
@@ -318,11 +322,16 @@ class Journal:
 
     # --- recoveries ----------------------------------------------------
 
-    def begin(self, host, incarnation, reason, epoch=None):
+    def begin(self, host, incarnation, reason, epoch=None, first_step=None):
         """The recovery of this incarnation of ``host``: created now
         (``created`` True) or the one already journaled, which the writer
         (``epoch``) now owns.
 
+        :param first_step: ``(name, budget)``: when the recovery is running
+            and was not re-armed, also start that step in the same
+            transaction, as :meth:`step_started` does (one write less on
+            the way to the first driver call); the record's ``started``
+            is then ``(name, answer)``, its status the one before the step.
         :raises Deposed: ``epoch`` is stale.
         """
         now = self._clock()
@@ -348,9 +357,16 @@ class Journal:
                                 epoch=_number(epoch)))
                     row = conn.execute(sa.select(recoveries).where(
                         *where)).one()
-                return _recovery(row, created)
+                    started = None
+                    if first_step is not None and row.status == RUNNING \
+                            and row.rearmed_at is None:
+                        name, budget = first_step
+                        started = (name, self._start_step(
+                            conn, row.id, name, epoch, budget, now))
+                return _recovery(row, created, started)
             except sa_exc.IntegrityError:
-                # (Unfenced writers racing: the other one created it.)
+                # (Unfenced writers racing: the other one created it, or
+                # its first step.)
                 created = False
         raise RuntimeError('the recovery of %s (%s) can be neither created '
                            'nor read' % (host, incarnation))
@@ -370,39 +386,42 @@ class Journal:
         :raises Deposed: ``epoch`` is stale.
         """
         now = self._clock()
-        steps = self._steps
-        where = (steps.c.recovery_id == recovery_id, steps.c.name == name)
         for _ in range(2):
             try:
                 with self._engine.begin() as conn:
                     self._fenced(conn, epoch)
-                    if budget is not None:
-                        self._lock_budget(conn)
-                    status = conn.execute(sa.select(steps.c.status).where(
-                        *where)).scalar_one_or_none()
-                    if status in STEP_FINAL:
-                        return status
-                    if status is None and budget is not None and \
-                            self._over_budget(conn, recovery_id, name,
-                                              budget, now):
-                        self._touch(conn, recovery_id, status=HELD)
-                        return HELD
-                    if status is None:
-                        conn.execute(steps.insert().values(
-                            recovery_id=recovery_id, name=name,
-                            status=STARTED, attempts=1, detail='',
-                            started_at=now, finished_at=None,
-                            epoch=_number(epoch)))
-                    else:
-                        conn.execute(steps.update().where(*where).values(
-                            status=STARTED, attempts=steps.c.attempts + 1,
-                            started_at=now, finished_at=None,
-                            epoch=_number(epoch)))
-                return None
+                    return self._start_step(conn, recovery_id, name, epoch,
+                                            budget, now)
             except sa_exc.IntegrityError:
                 pass        # (an unfenced writer inserted it meanwhile)
         raise RuntimeError('step %s of recovery %s can be neither started '
                            'nor read' % (name, recovery_id))
+
+    def _start_step(self, conn, recovery_id, name, epoch, budget, now):
+        """:meth:`step_started` in the (fenced) transaction of ``conn``.
+        """
+        steps = self._steps
+        where = (steps.c.recovery_id == recovery_id, steps.c.name == name)
+        if budget is not None:
+            self._lock_budget(conn)
+        status = conn.execute(sa.select(steps.c.status).where(
+            *where)).scalar_one_or_none()
+        if status in STEP_FINAL:
+            return status
+        if status is None and budget is not None and \
+                self._over_budget(conn, recovery_id, name, budget, now):
+            self._touch(conn, recovery_id, status=HELD)
+            return HELD
+        if status is None:
+            conn.execute(steps.insert().values(
+                recovery_id=recovery_id, name=name, status=STARTED,
+                attempts=1, detail='', started_at=now, finished_at=None,
+                epoch=_number(epoch)))
+        else:
+            conn.execute(steps.update().where(*where).values(
+                status=STARTED, attempts=steps.c.attempts + 1,
+                started_at=now, finished_at=None, epoch=_number(epoch)))
+        return None
 
     def _lock_budget(self, conn):
         """Serialize the budget's count-and-write among all writers (the

@@ -148,14 +148,18 @@ class Workflow:
         """
         tell = progress or (lambda step, status: None)
         journal = self._journal
-        record = journal.begin(host, incarnation, reason, epoch=epoch)
+        # (The first step is started in the same transaction.)
+        first = self.steps[0].name
+        first_step = (first, self.fence_budget if first == FENCE else None)
+        record = journal.begin(host, incarnation, reason, epoch=epoch,
+                               first_step=first_step)
         generation = 1
         while record.rearmed_at is not None:
             # Re-armed, and dead again on the same boot: a new recovery.
             generation += 1
             record = journal.begin(
                 host, '%s~%d' % (incarnation, generation), reason,
-                epoch=epoch)
+                epoch=epoch, first_step=first_step)
         incarnation = record.incarnation
         if record.status == journal_api.DONE:
             LOG.info('Recovery of %s (incarnation %s) already done',
@@ -194,8 +198,12 @@ class Workflow:
             name = step.name
             if name == NOTIFY:
                 announced()
-            previous = context.step_started(
-                name, self.fence_budget if name == FENCE else None)
+            if record.started is not None and record.started[0] == name:
+                previous = record.started[1]
+                record = record._replace(started=None)
+            else:
+                previous = context.step_started(
+                    name, self.fence_budget if name == FENCE else None)
             if previous == journal_api.HELD:
                 limit, window = self.fence_budget
                 why = ('held over the fence budget: %d fences already '

@@ -366,7 +366,7 @@ def test_a_host_dead_before_the_engine_started_is_recovered(
     def down_in_nova():
         return [s.state for s in nova.services.list(
             host=HOST, binary='nova-compute')] == ['down']
-    # (nova's service_down_time: 60 s by default.)
+    # (nova's service_down_time: 30 s on the test harness, 60 s by default.)
     wait_for(down_in_nova, 150, interval=1.0,
              message='nova to report %s down' % HOST)
     engine = Engine(cloud, processes, tmp_path,

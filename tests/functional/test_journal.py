@@ -138,6 +138,45 @@ def test_the_fence_budget_holds_and_an_operator_releases(journal):
         journal.release('compute-b0', 'ops')
 
 
+def test_begin_starts_the_first_step_in_the_same_transaction(url, journal):
+    budget = (1, 600.0)
+    first = journal.begin('compute-f1', 'boot', 'dead',
+                          first_step=('fence', budget))
+    assert first.created and first.status == api.RUNNING
+    assert first.started == ('fence', None)
+    assert [(s.name, s.status, s.attempts)
+            for s in journal.steps(first.id)] == [('fence', api.STARTED, 1)]
+    # Over the budget: held, as step_started says it (the record keeps the
+    # status it had before the step).
+    second = journal.begin('compute-f2', 'boot', 'dead',
+                           first_step=('fence', budget))
+    assert second.started == ('fence', api.HELD)
+    assert second.status == api.RUNNING
+    assert journal.get(second.id).status == api.HELD
+    assert journal.steps(second.id) == []
+    # Begun again: a held, done or failed recovery starts nothing; a
+    # completed step is answered as completed.
+    again = journal.begin('compute-f2', 'boot', 'dead',
+                          first_step=('fence', budget))
+    assert (again.status, again.started) == (api.HELD, None)
+    journal.step_finished(first.id, 'fence', api.DONE)
+    resumed = journal.begin('compute-f1', 'boot', 'dead',
+                            first_step=('fence', budget))
+    assert resumed.started == ('fence', api.DONE)
+    journal.finish(first.id, api.FAILED)
+    failed = journal.begin('compute-f1', 'boot', 'dead',
+                           first_step=('fence', budget))
+    assert (failed.status, failed.started) == (api.FAILED, None)
+    assert journal.steps(first.id)[0].attempts == 1
+    # Fenced like every write: a stale epoch starts nothing.
+    old = journal.elect('engine-a')
+    journal.elect('engine-b')
+    with pytest.raises(api.Deposed):
+        journal.begin('compute-f3', 'boot', 'dead', epoch=old,
+                      first_step=('fence', None))
+    assert journal.history('compute-f3') == []
+
+
 def test_racing_engines_share_one_fence_budget(url, journal):
     recs = [journal.begin('compute-r%d' % n, 'boot', 'dead')
             for n in range(6)]
