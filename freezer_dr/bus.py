@@ -411,9 +411,10 @@ class Hearing:
     one). ``change()`` returns None, or the new state (True: hears again,
     False: deaf) the first time it differs from the last one reported.
     Before the first canary nothing is reported (no host is known yet),
-    unless ``first_within`` is given: no first canary that many seconds
-    after this was made is deafness too (an engine that never reached its
-    broker).
+    unless ``first_within`` is given: then whether it hears is unknown
+    until the first canary comes back (reported: True), and no first
+    canary that many seconds after this was made is deafness (an engine
+    that never reached its broker, or lost it before its canary came back).
 
     A canary can be late because the engine's own process could not run
     (starved of CPU on a busy machine): then it did not read what came
@@ -435,7 +436,8 @@ class Hearing:
                  clock=time.monotonic):
         self._since = since
         self._deaf_after = deaf_after
-        self._deaf = False
+        # (None: not known yet.)
+        self._deaf = False if first_within is None else None
         self._clock = clock
         self._created = clock()
         self._first_by = None if first_within is None \

@@ -294,7 +294,9 @@ class Engine:
             coordination member id).
         :param first_canary_within: seconds after this is made by which
             the first canary must have come back, or the engine is deaf (one
-            that never reached its broker); None: no limit.
+            that never reached its broker); until it comes back nobody is
+            declared dead. None: no limit, and the bus taken as heard from
+            the start.
         :param probe: the :class:`StarvationProbe` telling when the
             engine's own process could not run (None: one of its own,
             started by :meth:`run`). The canary's silence does not count
@@ -302,7 +304,12 @@ class Engine:
             ``starved``): a late canary the engine's own starvation
             explains is not a lost bus.
         """
-        self.core = liveness_core.LivenessCore(settings)
+        # (An engine that waits for its first canary declares nobody
+        # before it comes back: a host heard from the queue's backlog just
+        # before the broker went away would otherwise be declared dead
+        # before the engine knew it was deaf.)
+        self.core = liveness_core.LivenessCore(
+            settings, bus_confirmed=first_canary_within is None)
         self._metrics = metrics
         self._name = name
         self.counters = mailbox.counters

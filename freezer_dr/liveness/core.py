@@ -122,14 +122,19 @@ class _Host:
 class LivenessCore:
     """Hosts' liveness as a pure state machine over events and time."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, bus_confirmed=True):
+        """:param bus_confirmed: False: the engine does not know yet that
+            it hears the bus (just started, its first canary not back):
+            nobody is declared dead until a ``BusStatus`` says it hears.
+        """
         self.settings = settings
         self._detector = detectors.from_settings(settings)
         self._hosts = {}
         self._timers = []
         self._order = itertools.count()
         self._now = float('-inf')
-        self._bus_up = True
+        self._bus_up = bus_confirmed
+        self._bus_confirmed = bus_confirmed
         self._counts = dict.fromkeys(st.ALL, 0)
         #: Changes each time a host is tracked or forgotten.
         self.hosts_version = 0
@@ -906,7 +911,14 @@ class LivenessCore:
     def _on_bus_status(self, ev, now):
         if not ev.connected:
             if not self._bus_up:
-                return _NOTHING
+                if self._bus_confirmed:
+                    return _NOTHING
+                # Never heard since the start: deaf, and said so.
+                self._bus_confirmed = True
+                return [self._action(act.BUS_DOWN, None, 'the engine has '
+                                     'not heard the bus since it started: '
+                                     'nobody is declared dead until it '
+                                     'does')]
             self._bus_up = False
             # The silence ahead is ours, not the hosts': the first interval
             # after it (even one heard before the engine knows it hears
@@ -920,7 +932,12 @@ class LivenessCore:
             return _NOTHING
         self._bus_up = True
         decided = []
-        extra = self.settings.bus_recovery_grace
+        first = not self._bus_confirmed
+        self._bus_confirmed = True
+        # (The first time, at the start, nothing was lost: a silence that
+        # ran out while the engine could not know whether it heard is
+        # judged again from now, with no more grace.)
+        extra = 0.0 if first else self.settings.bus_recovery_grace
         allowed_silence = self._detector.allowed_silence
         for h in self._hosts.values():
             if h.state != st.UP and h.state != st.SUSPECT:
@@ -941,7 +958,9 @@ class LivenessCore:
                     'deaf, every host gets a fresh grace'))
             self._schedule(h, h.deadline)
         decided.insert(0, self._action(
-            act.BUS_UP, None, 'the engine hears the bus again: every host '
-            'has %.1f s more to be heard from' % extra))
+            act.BUS_UP, None, 'the engine hears the bus (its first canary '
+            'came back): hosts are judged from now' if first else
+            'the engine hears the bus again: every host has %.1f s more to '
+            'be heard from' % extra))
         self._reconsider_storm(now, decided)
         return decided

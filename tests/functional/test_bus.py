@@ -142,7 +142,8 @@ def test_broker_outage_declares_nobody_and_failures_are_seen_after(
     finally:
         assert rabbitmq.rabbitmqctl('start_app').returncode == 0
         rabbitmq.await_rabbit()
-    wait_for(lambda: cloud.of('bus_up'), 60,
+    down = cloud.of('bus_down')[0]['time']
+    wait_for(lambda: [d for d in cloud.of('bus_up') if d['time'] > down], 60,
              message='the engine to hear again')
     # Every agent is heard from again (a heartbeat after the outage): had
     # one not been, it would be declared dead once the bus recovery grace

@@ -119,6 +119,21 @@ def test_an_engine_that_never_hears_its_canary_is_deaf_if_asked():
     assert bus.Hearing(lambda: None, 1.5).change() is None
 
 
+def test_an_engine_that_waits_for_its_first_canary_is_told_when_it_comes():
+    now, since = [0.0], [None]
+    hearing = bus.Hearing(lambda: since[0], 1.5, first_within=10.0,
+                          clock=lambda: now[0])
+    assert hearing.change() is None
+    now[0], since[0] = 2.0, 0.1
+    assert hearing.change() is True         # it hears: known now
+    assert hearing.change() is None
+    now[0], since[0] = 5.0, 3.0
+    assert hearing.change() is False
+    # Without first_within, the first canary is no news.
+    since[0] = 0.1
+    assert bus.Hearing(lambda: since[0], 1.5).change() is None
+
+
 class OsloLikeNotifier:
     """Logs a failure and swallows it, as oslo.messaging's notifier does;
     the rabbit driver's two ERRORs before it."""

@@ -352,6 +352,51 @@ def test_nobody_is_declared_dead_while_the_bus_is_down():
     assert cloud.kinds() == [act.UP] * 5 + [act.BUS_DOWN, act.BUS_UP]
 
 
+def test_an_engine_that_does_not_know_yet_whether_it_hears_declares_nobody():
+    """An engine just started hears hosts (its queue's backlog) before its
+    first canary comes back; the broker goes away: nobody is declared
+    until the engine knows it hears, and then a silence is judged from
+    that moment, with no extra grace (nothing was lost: nothing was known).
+    """
+    cloud = Cloud(3)
+    cloud.core = core.LivenessCore(settings.LivenessSettings(),
+                                   bus_confirmed=False)
+    assert not cloud.core.bus_connected
+    cloud.run(3)
+    cloud.silent.update(cloud.hosts)
+    cloud.run(30)
+    assert cloud.kinds() == [act.UP] * 3
+    cloud.send(events.BusStatus(cloud.now, True))
+    assert cloud.kinds()[-1] == act.BUS_UP
+    assert 'first canary' in cloud.of(act.BUS_UP)[0].reason
+    confirmed = cloud.now
+    cloud.silent.discard('compute-00')
+    cloud.silent.discard('compute-01')
+    cloud.run(30)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-02']
+    assert dead[0].time < confirmed + cloud.core.settings.bus_recovery_grace
+
+
+def test_an_engine_that_never_heard_the_bus_says_it_is_deaf():
+    cloud = Cloud(2)
+    cloud.core = core.LivenessCore(settings.LivenessSettings(),
+                                   bus_confirmed=False)
+    cloud.run(3)
+    cloud.send(events.BusStatus(cloud.now, False))
+    assert cloud.kinds() == [act.UP] * 2 + [act.BUS_DOWN]
+    cloud.silent.add('compute-01')
+    cloud.run(30)
+    assert cloud.of(act.DECLARE_DEAD) == []
+    # Heard at last: as after any outage, every host gets the grace.
+    cloud.send(events.BusStatus(cloud.now, True))
+    back = cloud.now
+    cloud.run(30)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-01']
+    assert dead[0].time >= back + cloud.core.settings.bus_recovery_grace
+
+
 def test_after_the_bus_returns_a_real_failure_is_still_detected():
     cloud = Cloud(5)
     cloud.run(20)

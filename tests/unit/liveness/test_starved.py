@@ -252,10 +252,16 @@ def test_stalls_never_suspect_a_live_host_and_never_lose_a_death(
     if host in fleet.dead:
         assert len(dead) == 1
         assert dead[0].time >= fleet.dead[host] + WINDOW - 1e-6
-        # Never later than a window after its last heartbeat, plus the
-        # time the engine could not run meanwhile (and what the phi
-        # detector learned from the heartbeats that came all at once).
+        # Never later than the silence the detector allowed that host
+        # after its last heartbeat (wider than WINDOW when it learned from
+        # heartbeats that came all at once), plus the grace, plus the time
+        # the engine could not run meanwhile.
         stalled = fleet.core._stalled(fleet.dead[host], dead[0].time)
-        assert dead[0].time <= fleet.dead[host] + WINDOW + stalled + 2.0
+        detector = fleet.core._detector
+        allowed = max(detector.allowed_silence(
+            fleet.core._hosts[host].history), WINDOW -
+            SETTINGS.corroboration_grace)
+        assert dead[0].time <= fleet.dead[host] + allowed + \
+            SETTINGS.corroboration_grace + stalled + 0.5
     else:
         assert dead == []
