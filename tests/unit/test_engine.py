@@ -17,12 +17,12 @@ class Runner:
         self.done.append((action.kind, action.host))
 
 
-def _engine(clock, hearing=lambda: None):
+def _engine(clock, hearing=lambda: None, **options):
     runner = Runner()
     mailbox = engine_module.Mailbox()
     engine = engine_module.Engine(settings.LivenessSettings(), runner,
                                   mailbox, deaf_after=1.5, hearing=hearing,
-                                  clock=clock)
+                                  clock=clock, **options)
     return engine, mailbox, runner
 
 
@@ -65,6 +65,36 @@ def test_deafness_reaches_the_core_in_time_order():
     engine.run_once()
     assert ('bus_down', None) in runner.done
     assert ('declare_dead', 'x') not in runner.done
+
+
+def test_hosts_heard_before_the_first_canary_are_not_declared_dead():
+    """Just started, the engine reads hosts' heartbeats from its queue's
+    backlog; the broker goes away before its first canary comes back."""
+    clock = Clock(100.0)
+    heard = {'since': None}
+    probe = engine_module.StarvationProbe(clock=lambda: clock.now)
+    engine, mailbox, runner = _engine(
+        clock, hearing=lambda: heard['since'],
+        first_canary_within=engine_module.FIRST_CANARY_WITHIN, probe=probe)
+    mailbox.deliver_events([beat(100.0 + n * 0.1, 'x%d' % n, 1)
+                            for n in range(3)])
+    for now in (100.5, 105.0, 109.0):
+        clock.now = now
+        engine.run_once()
+    assert [kind for kind, _ in runner.done] == ['up'] * 3
+    clock.now = 111.0           # no first canary within 10 s: deaf
+    engine.run_once()
+    clock.now = 112.0           # (applied once the horizon passed it)
+    engine.run_once()
+    assert runner.done[-1] == ('bus_down', None)
+    heard['since'] = 0.1        # the broker is back
+    clock.now = 120.0
+    engine.run_once()
+    clock.now = 121.0
+    engine.run_once()
+    assert runner.done[-1] == ('bus_up', None)
+    assert not [kind for kind, _ in runner.done if kind in (
+        'suspect', 'declare_dead')]
 
 
 def test_both_runners_stop_the_way_the_engine_command_stops_them():
