@@ -164,11 +164,13 @@ def test_soft_off_first_then_hard_off(processes, tmp_path, os_answers):
     if os_answers:
         assert result.detail.startswith('soft power off; power off '
                                         'confirmed')
+        # (No hard power off: it did not wait for soft_off_timeout. How
+        # long the BMC took is a timing, not judged here.)
         assert counts['power_off'] == 0
-        assert took < 1.5
     else:
         assert result.detail.startswith('no soft power off within 1.5 s; '
                                         'hard power off; power off '
                                         'confirmed')
         assert counts['power_off'] == 1
-        assert 1.5 <= took < 10
+        # It waited for the soft power off first (a lower bound only).
+        assert took >= 1.5
