@@ -343,6 +343,11 @@ class Journal:
             try:
                 with self._engine.begin() as conn:
                     self._fenced(conn, epoch)
+                    if first_step is not None and \
+                            first_step[1] is not None and epoch is None:
+                        # (The budget's lock before the recovery's row, in
+                        # the order a fenced writer takes them.)
+                        self._lock_budget(conn)
                     row = conn.execute(sa.select(recoveries).where(
                         *where)).one_or_none()
                     if row is None:

@@ -778,6 +778,14 @@ class LivenessCore:
             if was_suspect:
                 self._reconsider_storm(now, decided)
 
+    def _silent_before_confirmed(self, now):
+        """Whether a host heard before the engine knew it heard the bus
+        has been silent for two heartbeat intervals since."""
+        limit = 2.0 * self.settings.heartbeat_interval
+        return any(h.last_heard is not None and now - h.last_heard > limit
+                   for h in self._hosts.values()
+                   if h.state == st.UP or h.state == st.SUSPECT)
+
     def _on_unheard(self, h, now, decided):
         """``h`` was expected for the start-up grace: if still never
         heard, it is suspect when nova reports its service down (and
@@ -786,7 +794,12 @@ class LivenessCore:
         agent)."""
         if h.state != st.UNKNOWN or h.last_heard is not None:
             return
-        if h.nova_state == 'down' and self._bus_up:
+        if not self._bus_up:
+            # Deaf (or not known to hear yet): never heard proves nothing
+            # now; looked at again in a second.
+            self._schedule(h, now + 1.0, _STARTUP)
+            return
+        if h.nova_state == 'down':
             self._transition(h, 'never_heard')
             h.unheard = True
             h.noted = False
@@ -913,8 +926,11 @@ class LivenessCore:
             if not self._bus_up:
                 if self._bus_confirmed:
                     return _NOTHING
-                # Never heard since the start: deaf, and said so.
+                # Never heard since the start: deaf, and said so (and, as
+                # after any loss, no interval across it is learned).
                 self._bus_confirmed = True
+                for h in self._hosts.values():
+                    h.skip_interval = True
                 return [self._action(act.BUS_DOWN, None, 'the engine has '
                                      'not heard the bus since it started: '
                                      'nobody is declared dead until it '
@@ -934,10 +950,13 @@ class LivenessCore:
         decided = []
         first = not self._bus_confirmed
         self._bus_confirmed = True
-        # (The first time, at the start, nothing was lost: a silence that
-        # ran out while the engine could not know whether it heard is
-        # judged again from now, with no more grace.)
-        extra = 0.0 if first else self.settings.bus_recovery_grace
+        extra = self.settings.bus_recovery_grace
+        if first and not self._silent_before_confirmed(now):
+            # (The first canary, at the start, and every host heard before
+            # it still heartbeating: nothing was lost, no extra grace. A
+            # host silent for two intervals may have been cut off with the
+            # engine before it knew it heard: the grace, as after a loss.)
+            extra = 0.0
         allowed_silence = self._detector.allowed_silence
         for h in self._hosts.values():
             if h.state != st.UP and h.state != st.SUSPECT:
@@ -959,8 +978,10 @@ class LivenessCore:
             self._schedule(h, h.deadline)
         decided.insert(0, self._action(
             act.BUS_UP, None, 'the engine hears the bus (its first canary '
-            'came back): hosts are judged from now' if first else
-            'the engine hears the bus again: every host has %.1f s more to '
-            'be heard from' % extra))
+            'came back): hosts are judged from now' if first and not extra
+            else '%s: every host has %.1f s more to be heard from' % (
+                'the engine hears the bus (its first canary came back, '
+                'late)' if first else 'the engine hears the bus again',
+                extra)))
         self._reconsider_storm(now, decided)
         return decided

@@ -354,28 +354,47 @@ def test_nobody_is_declared_dead_while_the_bus_is_down():
 
 def test_an_engine_that_does_not_know_yet_whether_it_hears_declares_nobody():
     """An engine just started hears hosts (its queue's backlog) before its
-    first canary comes back; the broker goes away: nobody is declared
-    until the engine knows it hears, and then a silence is judged from
-    that moment, with no extra grace (nothing was lost: nothing was known).
-    """
+    first canary comes back; the broker goes away and comes back before the
+    engine would call itself deaf: nobody is declared until it knows it
+    hears, and then, its hosts having been silent, every host gets the bus
+    recovery grace (their agents reconnect too), as after any loss."""
     cloud = Cloud(3)
     cloud.core = core.LivenessCore(settings.LivenessSettings(),
                                    bus_confirmed=False)
     assert not cloud.core.bus_connected
     cloud.run(3)
     cloud.silent.update(cloud.hosts)
-    cloud.run(30)
+    cloud.run(8)
     assert cloud.kinds() == [act.UP] * 3
     cloud.send(events.BusStatus(cloud.now, True))
     assert cloud.kinds()[-1] == act.BUS_UP
-    assert 'first canary' in cloud.of(act.BUS_UP)[0].reason
+    assert 'first canary came back, late' in cloud.of(act.BUS_UP)[0].reason
     confirmed = cloud.now
+    cloud.now += 6          # the agents take 6 s to reconnect
     cloud.silent.discard('compute-00')
     cloud.silent.discard('compute-01')
     cloud.run(30)
     dead = cloud.of(act.DECLARE_DEAD)
     assert [a.host for a in dead] == ['compute-02']
-    assert dead[0].time < confirmed + cloud.core.settings.bus_recovery_grace
+    assert dead[0].time >= confirmed + \
+        cloud.core.settings.bus_recovery_grace
+
+
+def test_a_first_canary_back_at_once_adds_no_grace():
+    cloud = Cloud(3)
+    cloud.core = core.LivenessCore(settings.LivenessSettings(),
+                                   bus_confirmed=False)
+    cloud.run(1)
+    cloud.send(events.BusStatus(cloud.now, True))
+    assert 'hosts are judged from now' in cloud.of(act.BUS_UP)[0].reason
+    cloud.run(150)
+    cloud.silent.add('compute-01')
+    last = cloud.now - 1.0 + 0.01
+    cloud.run(10)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-01']
+    window = cloud.core.settings.detection_window()
+    assert dead[0].time == pytest.approx(last + window, abs=0.01)
 
 
 def test_an_engine_that_never_heard_the_bus_says_it_is_deaf():

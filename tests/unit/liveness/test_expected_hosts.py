@@ -226,3 +226,24 @@ def test_once_hosts_are_listed_only_those_are_tracked():
     capped.run(2)
     assert capped.core.host_count() == 2
     assert capped.core.unknown_refused > 0
+
+
+def test_a_host_dead_before_start_waits_for_the_engine_to_hear():
+    """The start-up grace runs out before the engine knows it hears the
+    bus: the host is neither reported as running no agent nor declared;
+    once the engine hears, it is declared on nova's word."""
+    from freezer_dr.liveness import core
+    from freezer_dr.liveness import settings
+    cloud = Cloud(3, startup_grace=GRACE)
+    cloud.core = core.LivenessCore(settings.LivenessSettings(
+        startup_grace=GRACE), bus_confirmed=False)
+    cloud.silent.add('compute-02')
+    inventory(cloud, compute_00='up', compute_01='up', compute_02='down')
+    cloud.run(GRACE + 5)
+    assert cloud.of(act.UNHEARD) == [] and cloud.of(act.DECLARE_DEAD) == []
+    cloud.send(events.BusStatus(cloud.now, True))
+    cloud.run(3)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == ['compute-02']
+    assert dict(dead[0].details)['evidence'] == 'nova'
+    assert cloud.of(act.UNHEARD) == []
