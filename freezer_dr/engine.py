@@ -429,6 +429,7 @@ class Engine:
             'received': received,
             'dropped': dropped,
             'bus_heard': self.core.bus_connected,
+            'bus_confirmed': self.core.bus_confirmed,
             'journal_ok': getattr(self._runner, 'journal_ok', None),
             'waiting': list(getattr(self._runner, 'waiting', ())),
             'coordination_ok': getattr(leadership, 'backend_ok', None),
@@ -525,7 +526,9 @@ class Engine:
                  self.counters.actions,
                  ', '.join('%d %s' % (n, s) for s, n in sorted(
                      states.items())) or 'none',
-                 'heard' if self.core.bus_connected else 'DEAF',
+                 'heard' if self.core.bus_connected else 'DEAF'
+                 if self.core.bus_confirmed else
+                 'not heard yet (its first canary is not back)',
                  len(waiting), ' (%s)' % ', '.join(waiting) if waiting
                  else '')
         if self.core.starved_count:

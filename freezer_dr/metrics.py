@@ -127,7 +127,9 @@ class Metrics:
             return False, {'engine': 'starting'}
         parts = {
             'bus': 'ok' if snapshot['bus_heard'] else
-            'deaf: the engine does not hear its own canary',
+            'deaf: the engine does not hear its own canary'
+            if snapshot.get('bus_confirmed', True) else
+            'starting: the engine\'s first canary is not back yet',
             'journal': {True: 'ok', None: 'ok',
                         False: 'unreachable'}[snapshot['journal_ok']],
             'leadership': _leadership_health(snapshot),

@@ -323,6 +323,12 @@ class LivenessCore:
     def bus_connected(self):
         return self._bus_up
 
+    @property
+    def bus_confirmed(self):
+        """False until the engine first knew whether it hears the bus
+        (see ``bus_confirmed`` of the constructor)."""
+        return self._bus_confirmed
+
     def host_count(self):
         return len(self._hosts)
 
