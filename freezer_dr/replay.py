@@ -15,7 +15,9 @@
 The clock is the ``received_at`` of each recorded message: the core runs the
 timers due before each message at their own due times, so the decisions and
 their times are exactly those a live engine makes when it hears the same
-messages at the same times. No service is contacted.
+messages at the same times, once it knows it hears the bus (a live engine
+declares nobody before its first canary is back; a recording starts when
+its recorder heard the bus). No service is contacted.
 """
 
 from freezer_dr import events
