@@ -710,11 +710,12 @@ class Soak:
             return self.engine_ready        # (never deaf)
         if self.broker_back and time.time() >= self.broker_back + \
                 engine_module.FIRST_CANARY_WITHIN + DEAF_AFTER + 2:
-            # An engine that had no canary back yet when the broker
-            # stopped (one just started) reports nothing if its first
-            # canary comes back within FIRST_CANARY_WITHIN: by now it
-            # would have said it was deaf; it hears since the broker came
-            # back.
+            # (An engine from before 2fd1521, run with --engine-pythonpath:
+            # one that had no canary back yet when the broker stopped
+            # reported nothing if its first canary came back within
+            # FIRST_CANARY_WITHIN; by now it would have said it was deaf:
+            # it hears since the broker came back. Today's engine says
+            # bus_up at its first canary.)
             return self.broker_back
         return None
 

@@ -929,27 +929,23 @@ class LivenessCore:
 
     def _on_bus_status(self, ev, now):
         if not ev.connected:
-            if not self._bus_up:
-                if self._bus_confirmed:
-                    return _NOTHING
-                # Never heard since the start: deaf, and said so (and, as
-                # after any loss, no interval across it is learned).
-                self._bus_confirmed = True
-                for h in self._hosts.values():
-                    h.skip_interval = True
-                return [self._action(act.BUS_DOWN, None, 'the engine has '
-                                     'not heard the bus since it started: '
-                                     'nobody is declared dead until it '
-                                     'does')]
+            if not self._bus_up and self._bus_confirmed:
+                return _NOTHING
+            # (Not confirmed yet: never heard since the start; deaf, and
+            # said so.)
+            first = not self._bus_confirmed
             self._bus_up = False
+            self._bus_confirmed = True
             # The silence ahead is ours, not the hosts': the first interval
             # after it (even one heard before the engine knows it hears
             # again) must not teach the detectors a 30 s heartbeat interval.
             for h in self._hosts.values():
                 h.skip_interval = True
-            return [self._action(act.BUS_DOWN, None, 'the engine lost the '
-                                 'bus: nobody is declared dead until it '
-                                 'returns')]
+            return [self._action(
+                act.BUS_DOWN, None, 'the engine has not heard the bus since '
+                'it started: nobody is declared dead until it does' if first
+                else 'the engine lost the bus: nobody is declared dead until '
+                'it returns')]
         if self._bus_up:
             return _NOTHING
         self._bus_up = True
@@ -982,12 +978,15 @@ class LivenessCore:
                     act.ALIVE, h.name, 'suspicion withdrawn: the engine was '
                     'deaf, every host gets a fresh grace'))
             self._schedule(h, h.deadline)
-        decided.insert(0, self._action(
-            act.BUS_UP, None, 'the engine hears the bus (its first canary '
-            'came back): hosts are judged from now' if first and not extra
-            else '%s: every host has %.1f s more to be heard from' % (
-                'the engine hears the bus (its first canary came back, '
-                'late)' if first else 'the engine hears the bus again',
-                extra)))
+        if not first:
+            said = 'the engine hears the bus again: every host has %.1f s ' \
+                'more to be heard from' % extra
+        elif extra:
+            said = 'the engine hears the bus (its first canary came back, ' \
+                'late): every host has %.1f s more to be heard from' % extra
+        else:
+            said = 'the engine hears the bus (its first canary came back): ' \
+                'hosts are judged from now'
+        decided.insert(0, self._action(act.BUS_UP, None, said))
         self._reconsider_storm(now, decided)
         return decided

@@ -150,7 +150,7 @@ class Workflow:
         journal = self._journal
         # (The first step is started in the same transaction.)
         first = self.steps[0].name
-        first_step = (first, self.fence_budget if first == FENCE else None)
+        first_step = (first, self._budget(first))
         record = journal.begin(host, incarnation, reason, epoch=epoch,
                                first_step=first_step)
         generation = 1
@@ -194,16 +194,15 @@ class Workflow:
         results = []
         recovered = True
         prepared = False
+        started = record.started
         for step in self.steps:
             name = step.name
             if name == NOTIFY:
                 announced()
-            if record.started is not None and record.started[0] == name:
-                previous = record.started[1]
-                record = record._replace(started=None)
+            if started is not None and started[0] == name:
+                previous, started = started[1], None
             else:
-                previous = context.step_started(
-                    name, self.fence_budget if name == FENCE else None)
+                previous = context.step_started(name, self._budget(name))
             if previous == journal_api.HELD:
                 limit, window = self.fence_budget
                 why = ('held over the fence budget: %d fences already '
@@ -251,6 +250,10 @@ class Workflow:
                        else journal_api.FAILED, epoch=epoch)
         return Outcome(host, incarnation, recovered, tuple(results),
                        record.id)
+
+    def _budget(self, step_name):
+        """The fence budget a step is started under (the fence's only)."""
+        return self.fence_budget if step_name == FENCE else None
 
     def affected(self, host):
         """The instances still on ``host`` (down, not moved), for the

@@ -14,8 +14,9 @@ T0 = 1000.0
 class Cloud:
     """A tiny driver: hosts heartbeat every second until silenced."""
 
-    def __init__(self, hosts=10, **overrides):
-        self.core = core.LivenessCore(settings.LivenessSettings(**overrides))
+    def __init__(self, hosts=10, bus_confirmed=True, **overrides):
+        self.core = core.LivenessCore(settings.LivenessSettings(**overrides),
+                                      bus_confirmed=bus_confirmed)
         self.hosts = ['compute-%02d' % n for n in range(hosts)]
         self.silent = set()
         self.seq = dict.fromkeys(self.hosts, 0)
@@ -62,16 +63,24 @@ def test_steady_hosts_are_never_suspected():
     assert cloud.kinds() == [act.UP] * 20
 
 
+def _declared_a_window_after_its_death(cloud, host):
+    """Silence ``host`` (every host heard steadily so far): it alone is
+    declared dead, a detection window after its last heartbeat; return
+    that decision."""
+    cloud.silent.add(host)
+    last = cloud.now - 1.0 + cloud.hosts.index(host) * 0.01
+    cloud.run(10)
+    dead = cloud.of(act.DECLARE_DEAD)
+    assert [a.host for a in dead] == [host]
+    window = cloud.core.settings.detection_window()
+    assert dead[0].time == pytest.approx(last + window, abs=0.01)
+    return dead
+
+
 def test_a_dead_host_is_declared_within_the_detection_window():
     cloud = Cloud(10)
     cloud.run(150)
-    cloud.silent.add('compute-03')
-    last = cloud.now - 1.0 + 0.03
-    cloud.run(10)
-    dead = cloud.of(act.DECLARE_DEAD)
-    assert [a.host for a in dead] == ['compute-03']
-    window = cloud.core.settings.detection_window()
-    assert dead[0].time == pytest.approx(last + window, abs=0.01)
+    dead = _declared_a_window_after_its_death(cloud, 'compute-03')
     details = dict(dead[0].details)
     assert details['evidence'] == 'grace'
     assert details['boot_id'] == 'boot-compute-03'
@@ -358,9 +367,7 @@ def test_an_engine_that_does_not_know_yet_whether_it_hears_declares_nobody():
     engine would call itself deaf: nobody is declared until it knows it
     hears, and then, its hosts having been silent, every host gets the bus
     recovery grace (their agents reconnect too), as after any loss."""
-    cloud = Cloud(3)
-    cloud.core = core.LivenessCore(settings.LivenessSettings(),
-                                   bus_confirmed=False)
+    cloud = Cloud(3, bus_confirmed=False)
     assert not cloud.core.bus_connected
     cloud.run(3)
     cloud.silent.update(cloud.hosts)
@@ -381,26 +388,16 @@ def test_an_engine_that_does_not_know_yet_whether_it_hears_declares_nobody():
 
 
 def test_a_first_canary_back_at_once_adds_no_grace():
-    cloud = Cloud(3)
-    cloud.core = core.LivenessCore(settings.LivenessSettings(),
-                                   bus_confirmed=False)
+    cloud = Cloud(3, bus_confirmed=False)
     cloud.run(1)
     cloud.send(events.BusStatus(cloud.now, True))
     assert 'hosts are judged from now' in cloud.of(act.BUS_UP)[0].reason
     cloud.run(150)
-    cloud.silent.add('compute-01')
-    last = cloud.now - 1.0 + 0.01
-    cloud.run(10)
-    dead = cloud.of(act.DECLARE_DEAD)
-    assert [a.host for a in dead] == ['compute-01']
-    window = cloud.core.settings.detection_window()
-    assert dead[0].time == pytest.approx(last + window, abs=0.01)
+    _declared_a_window_after_its_death(cloud, 'compute-01')
 
 
 def test_an_engine_that_never_heard_the_bus_says_it_is_deaf():
-    cloud = Cloud(2)
-    cloud.core = core.LivenessCore(settings.LivenessSettings(),
-                                   bus_confirmed=False)
+    cloud = Cloud(2, bus_confirmed=False)
     cloud.run(3)
     cloud.send(events.BusStatus(cloud.now, False))
     assert cloud.kinds() == [act.UP] * 2 + [act.BUS_DOWN]

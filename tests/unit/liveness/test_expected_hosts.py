@@ -232,11 +232,7 @@ def test_a_host_dead_before_start_waits_for_the_engine_to_hear():
     """The start-up grace runs out before the engine knows it hears the
     bus: the host is neither reported as running no agent nor declared;
     once the engine hears, it is declared on nova's word."""
-    from freezer_dr.liveness import core
-    from freezer_dr.liveness import settings
-    cloud = Cloud(3, startup_grace=GRACE)
-    cloud.core = core.LivenessCore(settings.LivenessSettings(
-        startup_grace=GRACE), bus_confirmed=False)
+    cloud = Cloud(3, bus_confirmed=False, startup_grace=GRACE)
     cloud.silent.add('compute-02')
     inventory(cloud, compute_00='up', compute_01='up', compute_02='down')
     cloud.run(GRACE + 5)
